@@ -1,0 +1,5 @@
+import typer
+
+
+def build() -> None:
+    raise typer.Exit(2)

@@ -1,0 +1,5 @@
+import typer
+
+
+def doctor() -> None:
+    raise typer.Exit(2)

@@ -1,0 +1,4 @@
+import typer
+
+distributions_app = typer.Typer()
+providers_app = typer.Typer()

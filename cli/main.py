@@ -1,0 +1,42 @@
+"""The `herd` command. Sub-command groups live in their own modules; heavy imports stay inside commands."""
+
+import sys
+
+import typer
+from herd.cli import build, doctor, listing, models, run
+from herd.errors import HerdError
+
+app = typer.Typer(
+    name="herd",
+    help="Herd: a Llama Stack distribution for agentic applications.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run.run)
+app.command("build")(build.build)
+app.command("doctor")(doctor.doctor)
+app.add_typer(listing.distributions_app, name="distributions")
+app.add_typer(listing.providers_app, name="providers")
+app.add_typer(models.app, name="models")
+
+
+def main() -> None:
+    """Entry point: domain errors become one line on stderr and exit status 1."""
+    try:
+        app(standalone_mode=False)
+    except HerdError as exc:
+        typer.echo(f"herd: error: {exc}", err=True)
+        sys.exit(1)
+    except typer.Abort:
+        typer.echo("herd: aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

