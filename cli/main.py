@@ -24,7 +24,8 @@ app.add_typer(models.app, name="models")
 def main() -> None:
     """Entry point: domain errors become one line on stderr and exit status 1."""
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode, click returns the code of a `typer.Exit(n)` instead of exiting.
+        code = app(standalone_mode=False)
     except HerdError as exc:
         typer.echo(f"herd: error: {exc}", err=True)
         sys.exit(1)
@@ -33,10 +34,12 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.exceptions.TyperException as exc:  # usage errors (typer's vendored click) in non-standalone mode
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"herd: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -12,7 +12,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -239,7 +239,10 @@ def remove_user_model(model_id: str) -> None:
     entries = user_models()
     if not any(e.id == model_id for e in entries):
         if any(e.id == model_id for e in BUILTIN):
-            raise ConfigError(f"'{model_id}' is a built-in model and cannot be removed")
+            raise ConfigError(
+                f"'{model_id}' is a built-in model and cannot be removed; "
+                "to stop serving it, drop it from the `models:` list of your run config"
+            )
         raise ModelNotAvailable(f"no user-added model named '{model_id}'; see `herd models list`")
     _save_user_models([e for e in entries if e.id != model_id])
 
@@ -299,7 +302,6 @@ def prepare(entry: ModelEntry, progress: Callable[[int], None] | None = None) ->
 class WeightsCheck:
     ok: bool
     detail: str
-    fields: dict[str, str] = field(default_factory=dict)
 
 
 def verify(entry: ModelEntry) -> WeightsCheck:

@@ -69,6 +69,8 @@ class LlamaCppEngine:
         params.cpuparams_batch.n_threads = self.threads
         params.cache_prompt = True
         params.n_threads_http = 1
+        # 1 = errors only; llama.cpp otherwise logs every slot event of every request.
+        params.verbosity = 1
         # llama.cpp also opens its own HTTP listener; keep it on loopback and locked
         # with a key nobody knows, so the only way in is through Herd.
         params.hostnames = ["127.0.0.1"]
@@ -104,5 +106,17 @@ class LlamaCppEngine:
     def stream(self, kind: str, body: dict[str, Any], on_chunk: Callable[[Chunk], bool]) -> None:
         """Stream chunks to ``on_chunk`` (which returns True to stop); raises on engine errors."""
         handler = self.server.handle_chat_completions if kind == "chat" else self.server.handle_completions
-        result = handler({**body, "stream": True}, on_chunk)
-        raise_for_error(result, self.entry.id)
+        # When streaming, llama.cpp hands errors (e.g. a prompt over the context window)
+        # to the callback as an {"error": ...} chunk, not as the return value: keep it
+        # out of the stream, stop, and raise it once the handler returns.
+        error: Chunk | None = None
+
+        def forward(chunk: Chunk) -> bool:
+            nonlocal error
+            if isinstance(chunk, dict) and "error" in chunk:
+                error = chunk
+                return True
+            return on_chunk(chunk)
+
+        result = handler({**body, "stream": True}, forward)
+        raise_for_error(error or result, self.entry.id)

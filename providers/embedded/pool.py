@@ -86,7 +86,10 @@ class ModelPool:
 
     async def engine(self, model_id: str) -> Any:
         if model_id not in self.entries:
-            raise ModelNotAvailable(f"model '{model_id}' is not served by this provider")
+            raise ModelNotAvailable(
+                f"model '{model_id}' is not served by this provider; it serves {', '.join(self.entries)} "
+                "(GET /v1/models lists the ids to use)"
+            )
         return await asyncio.wrap_future(self.start_loading(model_id))
 
     def loaded(self) -> dict[str, float | None]:

