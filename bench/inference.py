@@ -13,6 +13,7 @@ Targets (issue #3): throughput >= 0.99x direct, TTFT overhead <= 5 ms, next-turn
 """
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from herd.distribution.catalog import get_model, prepare
 from herd.distribution.runconfig import render
 from herd.distribution.templates import embedded
@@ -58,7 +60,7 @@ def direct(model_path: Path, tokens: int, rounds: int) -> list[tuple[float, floa
         marks: list[float] = []
         body = _body(tokens, f"{PROMPT} ({i})")
         start = time.perf_counter()
-        server.handle_chat_completions({**body, "stream": True}, lambda c: _mark(c, marks))
+        server.handle_chat_completions({**body, "stream": True}, functools.partial(_mark, marks=marks))
         if i:
             results.append(_rates(start, marks))
     del server

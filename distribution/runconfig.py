@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from herd.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

@@ -5,8 +5,7 @@ import importlib
 import pytest
 
 from herd.distribution import runconfig, templates
-
-HERD_PROVIDER_MODULES = ["herd.providers.embedded"]
+from herd.providers.registry import HERD_PROVIDER_MODULES
 
 
 @pytest.mark.parametrize("module", HERD_PROVIDER_MODULES)

@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
-from herd.errors import InvalidRequest, ModelNotAvailable
-from herd.providers import toolcalls
 from llama_stack_api import (
     InferenceProvider,
     Model,
@@ -24,6 +22,9 @@ from llama_stack_api import (
     OpenAIEmbeddingsResponse,
     OpenAIEmbeddingUsage,
 )
+
+from herd.errors import InvalidRequest, ModelNotAvailable
+from herd.providers import toolcalls
 
 from .config import EmbeddedInferenceConfig
 from .pool import ModelPool

@@ -1,0 +1,129 @@
+"""The default embedded distribution (Qwen2.5-Coder-1.5B) answering through the OpenAI SDK.
+
+Slow: joins the model's split weights (~1.1 GB, once per session) and runs a 1.5B
+model on the CPU, so every request keeps max_tokens small.
+"""
+
+import json
+
+import openai
+import pytest
+from herd.distribution import templates
+
+pytestmark = pytest.mark.slow
+
+MODEL = "herd/qwen2.5-coder-1.5b-instruct"
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "The city name, e.g. London"}},
+            "required": ["city"],
+        },
+    },
+}
+WEATHER_QUESTION = [{"role": "user", "content": "What is the weather in Paris right now? Use the tool."}]
+
+
+@pytest.fixture(scope="module")
+def client(default_model_weights, herd_server_factory):
+    server = herd_server_factory(templates.embedded(), "herd-default")
+    yield openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", timeout=180, max_retries=0)
+    server.stop()
+
+
+def test_default_model_is_listed(client):
+    ids = [m.id for m in client.models.list()]
+
+    assert MODEL in ids
+    assert "herd/all-minilm-l6-v2" in ids
+
+
+def test_capital_of_france(client):
+    response = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "What is the capital of France? Answer in one word."}],
+        max_tokens=8,
+        temperature=0,
+    )
+
+    assert "Paris" in response.choices[0].message.content
+
+
+def test_streaming(client):
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": "What is the capital of France? Answer in one word."}],
+            max_tokens=8,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "Paris" in text
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens <= 8
+
+
+def _weather_call(response) -> dict:
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls", choice.message.content
+    calls = choice.message.tool_calls
+    assert calls and calls[0].function.name == "get_weather", calls
+    arguments = json.loads(calls[0].function.arguments)
+    assert "paris" in arguments["city"].lower(), arguments
+    return arguments
+
+
+def test_tool_call_auto(client):
+    # Qwen2.5-Coder writes its calls as fenced JSON rather than its template's <tool_call>
+    # tags; Herd reads either, so "auto" works without constrained decoding.
+    response = client.chat.completions.create(
+        model=MODEL,
+        messages=WEATHER_QUESTION,
+        tools=[WEATHER],
+        tool_choice="auto",
+        max_tokens=64,
+        temperature=0,
+    )
+
+    _weather_call(response)
+
+
+def test_tool_call_required(client):
+    response = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Is it raining in Paris?"}],
+        tools=[WEATHER],
+        tool_choice="required",
+        max_tokens=64,
+    )
+
+    _weather_call(response)
+
+
+def test_tool_result_gives_an_answer(client):
+    first = client.chat.completions.create(
+        model=MODEL, messages=WEATHER_QUESTION, tools=[WEATHER], tool_choice="required", max_tokens=64
+    )
+    call = first.choices[0].message.tool_calls[0]
+    messages = [
+        *WEATHER_QUESTION,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": call.id, "type": "function", "function": call.function.model_dump()}],
+        },
+        {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"temperature_c": 21, "sky": "sunny"})},
+    ]
+
+    second = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER], max_tokens=48)
+
+    answer = second.choices[0].message
+    assert not answer.tool_calls, answer.tool_calls
+    assert "21" in answer.content, answer.content
