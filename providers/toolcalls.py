@@ -97,9 +97,20 @@ _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 _FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
+def _loads(candidate: str) -> Any:
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        # Qwen2.5's chat template shows the call format as `{{"name": ..., "arguments": ...}}`
+        # (a Jinja escape that reaches the prompt as is), and its models copy the doubled braces.
+        if candidate.startswith("{{") and candidate.endswith("}}"):
+            return json.loads(candidate[1:-1])
+        raise
+
+
 def _as_call(candidate: str, names: set[str]) -> dict[str, Any] | None:
     try:
-        obj = json.loads(candidate)
+        obj = _loads(candidate)
     except ValueError:
         return None
     if not isinstance(obj, dict) or obj.get("name") not in names:

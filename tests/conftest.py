@@ -7,6 +7,7 @@ default model's split weights are joined at most once per test run.
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +23,10 @@ import pytest
 
 from herd.distribution import runconfig, templates
 
+# The `herd` script next to the interpreter running the tests (.venv/bin/herd), else the one on PATH.
 HERD = Path(sys.executable).with_name("herd")
+if not HERD.exists():
+    HERD = Path(shutil.which("herd") or HERD)
 CHAT_MODEL = "herd/smollm2-135m-instruct"
 EMBEDDING_MODEL = "herd/all-minilm-l6-v2"
 TINY_MODEL = "smollm2-135m-instruct"
@@ -152,9 +156,11 @@ def _wait_until_ready(server: HerdServer, models: list[str], health_timeout: flo
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's shared ``HERD_HOME/models``: joined weights land here once."""
-    return tmp_path_factory.mktemp("herd-models")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's shared ``HERD_HOME/models``: joined weights land here once, and go at the end."""
+    path = tmp_path_factory.mktemp("herd-models")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # pytest keeps old temp dirs; 1.1 GB each is too much
 
 
 @pytest.fixture(scope="session")

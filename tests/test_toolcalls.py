@@ -40,6 +40,8 @@ def test_naming_an_undeclared_function_is_a_clear_client_error():
         '```json\n{"name": "get_weather", "arguments": {"city": "Seoul"}}\n```',
         '{"name": "get_weather", "parameters": {"city": "Seoul"}}',
         '{"name": "get_weather", "arguments": "{\\"city\\": \\"Seoul\\"}"}',
+        '{{"name": "get_weather", "arguments": {"city": "Seoul"}}}',
+        '<tool_call>\n{{"name": "get_weather", "arguments": {"city": "Seoul"}}}\n</tool_call>',
     ],
 )
 def test_text_calls_in_common_formats_become_tool_calls(text):
