@@ -116,7 +116,7 @@ def ollama(embedding_model: str = DEFAULT_EMBEDDING_MODEL) -> dict[str, Any]:
         {
             "provider_id": "ollama",
             "provider_type": "remote::ollama",
-            "config": {"base_url": "${env.OLLAMA_URL:=http://localhost:11434/v1}"},
+            "config": {"base_url": "${env.OLLAMA_URL:=http://localhost:11434}/v1"},
         },
         {
             "provider_id": "herd",
