@@ -86,11 +86,11 @@ def remove(
 @app.command("prepare")
 def prepare(
     model_id: Annotated[
-        str | None, typer.Argument(metavar="ID", help="Model to prepare (default: every built-in split model).")
+        str | None, typer.Argument(metavar="ID", help="Model to prepare (default: every built-in model).")
     ] = None,
 ) -> None:
-    """Join split weights into $HERD_HOME/models and check their sha256."""
-    entries = [catalog.get_model(model_id)] if model_id else [e for e in catalog.BUILTIN if e.parts]
+    """Join split weights into $HERD_HOME/models and check every weights file's sha256."""
+    entries = [catalog.get_model(model_id)] if model_id else list(catalog.BUILTIN)
     for entry in entries:
         prepare_one(entry)
 

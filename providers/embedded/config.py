@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class EmbeddedInferenceConfig(BaseModel):
@@ -17,7 +17,8 @@ class EmbeddedInferenceConfig(BaseModel):
     )
     preload: list[str] = Field(
         default_factory=list,
-        description="Models to load in the background as the server starts, so the first request does not wait.",
+        description="Models loaded before the server starts answering. Others load on first use, and the server "
+        "pauses while they load (the llama.cpp binding holds the GIL), so list every model you serve.",
     )
     context_length: int = Field(
         default=8192,
@@ -36,6 +37,17 @@ class EmbeddedInferenceConfig(BaseModel):
         description="Models kept in memory at once; the least recently used idle one is unloaded.",
     )
     threads: int | None = Field(default=None, ge=1, description="CPU threads per model; default: all cores.")
+
+    @model_validator(mode="after")
+    def _known_models(self) -> "EmbeddedInferenceConfig":
+        from herd.distribution.catalog import get_model
+
+        for model_id in self.models:
+            get_model(model_id)  # raises with the list of known models
+        stray = [m for m in self.preload if m not in self.models]
+        if stray:
+            raise ValueError(f"preload names {stray}, which are not in `models`; add them there or drop them")
+        return self
 
     @classmethod
     def sample_run_config(cls, **kwargs: Any) -> dict[str, Any]:

@@ -40,11 +40,11 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
         self.pool = ModelPool(config)
 
     async def initialize(self) -> None:
-        unknown = [m for m in self.config.preload if m not in self.pool.entries]
-        if unknown:
-            raise ModelNotAvailable(f"preload names {unknown}, which are not in this provider's `models` list")
+        # Preloads finish before the server starts answering: xllamacpp holds the GIL
+        # while it loads a model, so a load in the background would freeze every
+        # request (health checks included) for seconds after the server looked ready.
         for model_id in self.config.preload:
-            self.pool.start_loading(model_id)
+            self.pool.start_loading(model_id).result()
 
     async def shutdown(self) -> None:
         self.pool.shutdown()
