@@ -3,7 +3,7 @@
 Herd adds three things in front of llama-stack's own app:
 - an offline tiktoken cache (llama-stack's chunking otherwise downloads cl100k_base);
 - a request-size limit that answers 413 from the headers, before the body is read;
-- ``GET /v1/herd/status``: which models are loaded and how long each took.
+- ``GET /v1/herd/status``: which models are loaded, how long each took, requests in flight.
 """
 
 import hashlib
@@ -125,7 +125,7 @@ class HerdMiddleware:
             "status": "ok",
             "uptime_seconds": round(time.perf_counter() - self.started, 3),
             "startup_seconds": self.ready_seconds,
-            "models_loaded": {m: {"load_seconds": s} for m, s in loaded.items()},
+            "models_loaded": loaded,
         }
 
 

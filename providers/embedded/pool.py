@@ -92,9 +92,13 @@ class ModelPool:
             )
         return await asyncio.wrap_future(self.start_loading(model_id))
 
-    def loaded(self) -> dict[str, float | None]:
-        """Models in memory and how long each took to load."""
-        return {m: f.result().load_seconds for m, f in self.loads.items() if f.done() and not f.exception()}
+    def loaded(self) -> dict[str, dict[str, Any]]:
+        """Models in memory: how long each took to load and how many requests it has in flight."""
+        return {
+            m: {"load_seconds": f.result().load_seconds, "in_flight": self.inflight.get(m, 0)}
+            for m, f in self.loads.items()
+            if f.done() and not f.exception()
+        }
 
     # -- admission and running -------------------------------------------
 
