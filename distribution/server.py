@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from herd.distribution.home import herd_home
-from herd.errors import ConfigError, HerdError
+from herd.errors import ConfigError
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 _CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
@@ -140,17 +140,12 @@ def _inference_providers(app: Any) -> list[Any]:
 def build_app(config_path: Path, max_request_bytes: int, started: float) -> Any:
     seed_tiktoken_cache()
     os.environ["LLAMA_STACK_CONFIG"] = str(config_path)
-    from llama_stack.core.server.server import create_app, global_exception_handler
-    from llama_stack_api.common.errors import LlamaStackError
+    from llama_stack.core.server.server import create_app
+
+    from herd.distribution import http_errors
 
     app = create_app()
-    # llama-stack answers errors it has no specific handler for through Starlette's
-    # catch-all `Exception` handler, which re-raises after answering: uvicorn then
-    # drops the connection, and a keep-alive client's next request on it fails.
-    # Register the request errors (Herd's, llama-stack's, ValueError = 400) by class
-    # so they are answered and the connection stays usable.
-    for error in (HerdError, LlamaStackError, ValueError):
-        app.add_exception_handler(error, global_exception_handler)
+    http_errors.install(app)
     return HerdMiddleware(app, max_request_bytes, started)
 
 
