@@ -10,22 +10,11 @@ import openai
 import pytest
 
 from herd.distribution import templates
+from tests.tools import WEATHER, WEATHER_RESULT, with_tool_result
 
 pytestmark = pytest.mark.slow
 
 MODEL = "herd/qwen2.5-coder-1.5b-instruct"
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "The city name, e.g. London"}},
-            "required": ["city"],
-        },
-    },
-}
 WEATHER_QUESTION = [{"role": "user", "content": "What is the weather in Paris right now? Use the tool."}]
 
 
@@ -129,15 +118,7 @@ def test_tool_result_gives_an_answer(client):
         model=MODEL, messages=WEATHER_QUESTION, tools=[WEATHER], tool_choice="required", max_tokens=64
     )
     call = first.choices[0].message.tool_calls[0]
-    messages = [
-        *WEATHER_QUESTION,
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": call.id, "type": "function", "function": call.function.model_dump()}],
-        },
-        {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"temperature_c": 21, "sky": "sunny"})},
-    ]
+    messages = with_tool_result(WEATHER_QUESTION, call, WEATHER_RESULT)
 
     # With tool_choice "auto" this 1.5B model tends to call the tool again; "none" asks for the answer.
     second = client.chat.completions.create(

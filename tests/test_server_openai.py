@@ -10,33 +10,8 @@ import struct
 
 import pytest
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "description": "The city, e.g. Paris"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city"],
-        },
-    },
-}
-TIME = {
-    "type": "function",
-    "function": {
-        "name": "get_time",
-        "description": "Get the current time in a time zone.",
-        "parameters": {
-            "type": "object",
-            "properties": {"timezone": {"type": "string", "description": "An IANA time zone"}},
-            "required": ["timezone"],
-        },
-    },
-}
+from tests.tools import TIME, WEATHER, WEATHER_RESULT, with_tool_result
+
 WEATHER_QUESTION = [{"role": "user", "content": "What is the weather like in Paris today?"}]
 
 
@@ -281,15 +256,7 @@ def test_tool_result_turn_is_accepted(oa_client, chat_model):
         model=chat_model, messages=WEATHER_QUESTION, tools=[WEATHER], tool_choice="required", max_tokens=64
     )
     call = first.choices[0].message.tool_calls[0]
-    messages = [
-        *WEATHER_QUESTION,
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": call.id, "type": "function", "function": call.function.model_dump()}],
-        },
-        {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"temperature_c": 21, "sky": "sunny"})},
-    ]
+    messages = with_tool_result(WEATHER_QUESTION, call, WEATHER_RESULT)
 
     second = oa_client.chat.completions.create(
         model=chat_model, messages=messages, tools=[WEATHER], tool_choice="none", max_tokens=24

@@ -6,15 +6,7 @@ import pytest
 
 from herd.errors import InvalidRequest
 from herd.providers import toolcalls
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
-TIME = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}
+from tests.tools import TIME, WEATHER
 
 
 def test_forced_schema_for_a_named_function_pins_the_name_and_arguments():
