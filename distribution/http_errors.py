@@ -7,10 +7,11 @@ a traceback; llama-stack's own handler keeps serving everything else.
 import logging
 from typing import Any
 
-from herd.errors import HerdError
+from herd.errors import HerdError, ServerBusy
 
 log = logging.getLogger("herd.http")
 MAX_LISTED = 5
+RETRY_AFTER_SECONDS = 1
 
 
 def describe_validation(errors: list[dict[str, Any]]) -> str:
@@ -26,12 +27,12 @@ def describe_validation(errors: list[dict[str, Any]]) -> str:
     return f"invalid request: {'; '.join(parts)}{more}. The request schemas are at /docs"
 
 
-def _response(status: int, message: str, kind: str) -> Any:
+def _response(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Any:
     from fastapi.responses import JSONResponse
     from llama_stack_api.common.errors import OpenAIErrorResponse
 
     body = OpenAIErrorResponse.from_message(message, type=kind, code=str(status)).to_dict()
-    return JSONResponse(status_code=status, content=body)
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 async def _validation_error(request: Any, exc: Any) -> Any:
@@ -46,7 +47,8 @@ async def _herd_error(request: Any, exc: HerdError) -> Any:
     else:
         log.info("%s %s -> %d %s", request.method, request.url.path, exc.status_code, exc)
     kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
-    return _response(exc.status_code, str(exc), kind)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, ServerBusy) else None
+    return _response(exc.status_code, str(exc), kind, headers)
 
 
 def install(app: Any) -> None:

@@ -240,10 +240,14 @@ async def test_burst_beyond_queue_gets_503_not_a_hang(small_queue_server):
         "stream": True,
     }
 
+    retry_after: list[str | None] = []
+
     async def one(client: httpx.AsyncClient) -> tuple[int, float, str]:
         started = time.perf_counter()
         async with client.stream("POST", CHAT, json=body) as response:
             payload = await response.aread()
+        if response.status_code == 503:
+            retry_after.append(response.headers.get("retry-after"))
         return response.status_code, time.perf_counter() - started, payload.decode()
 
     async with httpx.AsyncClient(base_url=small_queue_server.base_url, timeout=120) as client:
@@ -255,6 +259,7 @@ async def test_burst_beyond_queue_gets_503_not_a_hang(small_queue_server):
         busy = [(t, text) for status, t, text in results if status == 503]
         served = [text for status, _, text in results if status == 200]
         assert busy, "capacity is 2, so some of 6 concurrent requests must be refused"
+        assert retry_after and all(value == "1" for value in retry_after), retry_after
         assert len(served) >= 1
         for elapsed, text in busy:
             message = json.loads(text)["error"]["message"]

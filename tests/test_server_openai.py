@@ -292,3 +292,11 @@ def test_seed_makes_sampling_repeatable(oa_client, chat_model):
     assert first == second
     # Different seeds should be able to differ; at temperature 0.8 over 24 tokens a handful of seeds always do.
     assert any(sample(seed) != first for seed in (1, 2, 3))
+
+
+def test_streamed_completion_equals_the_plain_one(oa_client, chat_model):
+    request = {"model": chat_model, "prompt": "Once upon a time", "max_tokens": 12, "temperature": 0, "seed": 3}
+    plain = oa_client.completions.create(**request).choices[0].text
+    streamed = "".join(c.choices[0].text for c in oa_client.completions.create(**request, stream=True) if c.choices)
+    assert plain
+    assert streamed == plain

@@ -15,6 +15,7 @@ from llama_stack_api import (
     OpenAIChatCompletionChunk,
     OpenAIChatCompletionRequestWithExtraBody,
     OpenAICompletion,
+    OpenAICompletionChoice,
     OpenAICompletionRequestWithExtraBody,
     OpenAIEmbeddingData,
     OpenAIEmbeddingsRequestWithExtraBody,
@@ -172,7 +173,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
                 model_id,
                 "completion",
                 body,
-                lambda c: OpenAICompletion.model_validate(_clean(c, include_usage)),
+                lambda c: _completion_chunk(_clean(c, include_usage)),
             )
         async with self.pool.admit(model_id) as engine:
             engine.check_max_tokens(body)
@@ -212,6 +213,14 @@ def _encode(vector: np.ndarray, encoding_format: str | None) -> list[float] | st
     if encoding_format == "base64":
         return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
     return vector.astype(float).tolist()
+
+
+def _completion_chunk(chunk: Chunk) -> OpenAICompletion:
+    # llama-stack's OpenAICompletion demands a finish_reason on every choice, but a
+    # streamed chunk has none until the last one (as in OpenAI's own API), so chunks
+    # are built without validation, the way SDK-backed providers hand them over.
+    choices = [OpenAICompletionChoice.model_construct(**choice) for choice in chunk.get("choices", [])]
+    return OpenAICompletion.model_construct(**{**chunk, "choices": choices})
 
 
 def _clean(chunk: Chunk, include_usage: bool) -> Chunk:
