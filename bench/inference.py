@@ -27,9 +27,10 @@ from pathlib import Path
 
 import httpx
 
-from herd.distribution.catalog import get_model, prepare
+from herd.distribution.catalog import get_model
 from herd.distribution.runconfig import render
 from herd.distribution.templates import embedded
+from herd.distribution.weights import prepare
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 CTX = 8192

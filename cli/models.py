@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from herd.cli.table import table
-from herd.distribution import catalog
+from herd.distribution import catalog, weights
 from herd.errors import ConfigError, ModelNotAvailable
 
 app = typer.Typer(help="List, add, remove and prepare models.", no_args_is_help=True)
@@ -98,7 +98,7 @@ def prepare(
 def prepare_one(entry: catalog.ModelEntry) -> None:
     if entry.parts and entry.weights_path() is not None:
         typer.echo(f"checking the sha256 of {entry.id} ...")
-        check = catalog.verify(entry)
+        check = weights.verify(entry)
         if check.ok:
             typer.echo(f"OK   {entry.id}: {check.detail}")
             return
@@ -106,10 +106,10 @@ def prepare_one(entry: catalog.ModelEntry) -> None:
         entry.joined_path.unlink()
     if entry.parts:
         with typer.progressbar(length=entry.size_bytes, label=f"joining {entry.id}") as bar:
-            path = catalog.prepare(entry, bar.update)
+            path = weights.prepare(entry, bar.update)
         typer.echo(f"OK   {entry.id}: {path} sha256 ok")
         return
-    check = catalog.verify(entry)
+    check = weights.verify(entry)
     if not check.ok:
         raise ModelNotAvailable(check.detail)
     typer.echo(f"OK   {entry.id}: {check.detail}")

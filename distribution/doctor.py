@@ -8,7 +8,7 @@ llama-stack or an inference engine.
 from pathlib import Path
 from typing import Any
 
-from herd.distribution import catalog, runconfig
+from herd.distribution import catalog, runconfig, weights
 from herd.distribution.checks import Check, packages, python_version
 from herd.distribution.server import check_port
 from herd.errors import HerdError
@@ -69,7 +69,7 @@ def model(model_id: str, full: bool = True) -> Check:
         )
     if not full:
         return Check(f"model {entry.id}", True, f"{path} ({size / 1e6:.0f} MB; sha256 not checked with --quick)")
-    result = catalog.verify(entry)
+    result = weights.verify(entry)
     return Check(f"model {entry.id}", result.ok, result.detail, "" if result.ok else _reinstall_fix(entry))
 
 

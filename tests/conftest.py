@@ -166,7 +166,8 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def default_model_weights(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Path:
     """Join the default model's split weights into the shared models folder (~1.1 GB, once per session)."""
-    from herd.distribution.catalog import DEFAULT_CHAT_MODEL, get_model, prepare
+    from herd.distribution.catalog import DEFAULT_CHAT_MODEL, get_model
+    from herd.distribution.weights import prepare
 
     home = make_home(tmp_path_factory.mktemp("herd-join") / "home", models_dir)
     with pytest.MonkeyPatch.context() as mp:

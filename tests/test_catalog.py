@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from herd.distribution import catalog, gguf
+from herd.distribution import catalog, gguf, weights
 from herd.errors import ConfigError, ModelNotAvailable
 
 
@@ -40,18 +40,18 @@ def test_prepare_joins_parts_in_order_and_checks_the_hash(split_model):
     with pytest.raises(ModelNotAvailable, match="herd models prepare fake"):
         entry.require_weights()
     seen = []
-    path = catalog.prepare(entry, progress=seen.append)
+    path = weights.prepare(entry, progress=seen.append)
     assert path.read_bytes() == whole
     assert sum(seen) == len(whole)
     assert entry.require_weights() == path
-    assert catalog.verify(entry).ok
+    assert weights.verify(entry).ok
 
 
 def test_a_hash_mismatch_leaves_no_file_that_looks_ready(split_model):
     make, _ = split_model
     entry = make(sha="0" * 64)
     with pytest.raises(ModelNotAvailable, match="expected 0000"):
-        catalog.prepare(entry)
+        weights.prepare(entry)
     assert entry.weights_path() is None
     assert not list(entry.joined_path.parent.glob("*"))
 
@@ -62,7 +62,7 @@ def test_missing_parts_name_the_package_to_install(split_model, monkeypatch):
     broken = (entry.parts[0], catalog.PackagedFile("fake-part9", "nosuchpart9", "data/part09.bin"))
     entry = catalog.ModelEntry(**{**entry.__dict__, "parts": broken})
     with pytest.raises(ModelNotAvailable, match="fake-part9"):
-        catalog.prepare(entry)
+        weights.prepare(entry)
 
 
 def test_unknown_model_lists_the_known_ones():
@@ -93,4 +93,4 @@ def test_non_gguf_and_truncated_files_are_reported(tmp_path):
 
 def test_builtin_hashes_match_the_installed_small_files():
     for model_id in ("smollm2-135m-instruct", "all-minilm-l6-v2"):
-        assert catalog.verify(catalog.get_model(model_id)).ok, model_id
+        assert weights.verify(catalog.get_model(model_id)).ok, model_id

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from herd.distribution.catalog import ModelEntry, get_model, prepare
+from herd.distribution.catalog import ModelEntry, get_model
+from herd.distribution.weights import prepare
 from herd.errors import EngineFailure, ModelNotAvailable, ServerBusy
 
 from .config import EmbeddedInferenceConfig
