@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from herd.cli.main import app, main
 from herd.distribution import catalog, doctor
+from tests.conftest import make_home
 
 HERD = Path(sys.executable).with_name("herd")
 runner = CliRunner()
@@ -321,17 +322,13 @@ def test_llama32_template_tools(llama32_template: tuple[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A HERD_HOME where `herd models prepare` has joined the default model (1.1 GB, once per session)."""
-    entry = catalog.get_model(QWEN)
-    if not all(part.locate() for part in entry.parts):
-        pytest.skip("the default model's parts are not installed; run `make install`")
-    home = tmp_path_factory.mktemp("prepared-home")
+def prepared_home(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, default_model_weights: Path) -> Path:
+    """A HERD_HOME sharing the session's joined default model; `herd models prepare` re-checks its hash."""
+    home = make_home(tmp_path_factory.mktemp("prepared-home") / "home", models_dir)
     result = CliRunner().invoke(app, ["models", "prepare", QWEN], env={"HERD_HOME": str(home)})
     assert result.exit_code == 0, result.output
     assert f"OK   {QWEN}" in result.output
-    yield home
-    (home / "models" / f"{QWEN}.gguf").unlink(missing_ok=True)
+    return home
 
 
 def write_config(path: Path, models: list[str]) -> Path:
