@@ -187,7 +187,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4, help="decode rounds (each --tokens long)")
+    parser.add_argument("--ttft-rounds", type=int, default=24, help="short rounds that measure TTFT only")
     parser.add_argument("--turns", type=int, default=6)
     args = parser.parse_args()
 
@@ -196,7 +197,7 @@ def main() -> None:
     entry = get_model(args.model)
     model_path = prepare(entry)
 
-    print(f"model {args.model}; {args.tokens} tokens; {args.rounds} rounds after a warm-up; {os.cpu_count()} cores")
+    print(f"model {args.model}; {args.tokens} tokens; {os.cpu_count()} cores")
     server = HerdServer(args.model, home)
     server.model_ref = f"herd/{args.model}"
     direct = Direct(model_path)
@@ -210,6 +211,13 @@ def main() -> None:
             if i:
                 direct_runs.append(d)
                 herd_runs.append(h)
+        # TTFT is a few hundred ms on the default model and this machine's jitter is tens
+        # of ms, so it gets many short alternating rounds of its own.
+        direct_ttfts, herd_ttfts = [], []
+        for i in range(args.ttft_rounds):
+            prompt = f"{PROMPT} [{i}]"
+            direct_ttfts.append(direct.stream(prompt, 2)[0])
+            herd_ttfts.append(server.stream([{"role": "user", "content": prompt}], 2)[0])
         del direct
         fresh = [{"role": "user", "content": "Hi!"}]
         short = statistics.median(server.stream(fresh, 16, cache_prompt=False)[0] for _ in range(3))
@@ -219,15 +227,18 @@ def main() -> None:
     finally:
         server.stop()
 
-    d_ttft = statistics.median(r[0] for r in direct_runs)
+    d_ttft = statistics.median(direct_ttfts)
     d_tps = statistics.median(r[1] for r in direct_runs)
-    h_ttft = statistics.median(r[0] for r in herd_runs)
+    h_ttft = statistics.median(herd_ttfts)
+    diffs = sorted(h - d for h, d in zip(herd_ttfts, direct_ttfts, strict=True))
+    quartiles = statistics.quantiles(diffs, n=4)
     h_tps = statistics.median(r[1] for r in herd_runs)
     loads = {m: v["load_seconds"] for m, v in server.status["models_loaded"].items()}
-    print(f"medians of {args.rounds} alternating rounds")
+    print(f"medians of {args.rounds} alternating decode rounds and {args.ttft_rounds} alternating TTFT rounds")
     print(f"{'':24}{'direct':>10}{'herd':>10}{'ratio/diff':>14}")
     print(f"{'decode tokens/s':24}{d_tps:10.2f}{h_tps:10.2f}{h_tps / d_tps:13.3f}x")
     print(f"{'time to first token ms':24}{d_ttft * 1e3:10.1f}{h_ttft * 1e3:10.1f}{(h_ttft - d_ttft) * 1e3:+12.1f}ms")
+    print(f"TTFT difference per round pair, quartiles ms: {' '.join(f'{q * 1e3:+.1f}' for q in quartiles)}")
     print(f"short prompt TTFT (herd): {short * 1e3:.1f} ms")
     print("multi-turn TTFT ms, cache on:  " + " ".join(f"{t * 1e3:.0f}" for t in cached))
     print("multi-turn TTFT ms, cache off: " + " ".join(f"{t * 1e3:.0f}" for t in uncached))
