@@ -10,7 +10,7 @@ PORT ?= 8321
 PY312 := $(shell for c in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V -r) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$c"; break; }; done)
 
-.PHONY: install run test test-fast bench lint clean
+.PHONY: install run test test-fast bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml requirements-models.txt
 run: install
 	$(VENV)/bin/herd run --port $(PORT)
 
-test: install
+test: install typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
@@ -39,6 +39,13 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy cannot follow setuptools' editable finder from "herd" to this folder, so it
+# checks the package through a temporary folder where `herd` links here.
+typecheck: install
+	@tmp=$$(mktemp -d) && ln -s "$(CURDIR)" "$$tmp/herd" && cd "$$tmp" && \
+	  "$(CURDIR)/$(VENV)/bin/python" -m mypy --config-file "$(CURDIR)/pyproject.toml" \
+	  herd/errors.py herd/providers herd/distribution herd/cli; status=$$?; rm -rf "$$tmp"; exit $$status
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -7,6 +7,7 @@ No torch, no model hub.
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,8 @@ class OnnxEmbedder:
         self.tokenizer_path = tokenizer_path
         self.threads = threads
         self.load_seconds: float | None = None
-        self.session = None
-        self.tokenizer = None
+        self.session: Any = None  # onnxruntime.InferenceSession once loaded
+        self.tokenizer: Any = None  # tokenizers.Tokenizer once loaded
 
     def load(self) -> None:
         import onnxruntime as ort
