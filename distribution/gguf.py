@@ -4,70 +4,93 @@ Format: magic ``GGUF``, uint32 version, uint64 tensor count, uint64 kv count, th
 kv pairs (string key, uint32 type, value). Arrays are skipped except their length.
 """
 
+import mmap
 import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from herd.errors import ConfigError
 
 _SCALARS = {
-    0: "<B",
-    1: "<b",
-    2: "<H",
-    3: "<h",
-    4: "<I",
-    5: "<i",
-    6: "<f",
-    7: "<?",
-    10: "<Q",
-    11: "<q",
-    12: "<d",
+    0: struct.Struct("<B"),
+    1: struct.Struct("<b"),
+    2: struct.Struct("<H"),
+    3: struct.Struct("<h"),
+    4: struct.Struct("<I"),
+    5: struct.Struct("<i"),
+    6: struct.Struct("<f"),
+    7: struct.Struct("<?"),
+    10: struct.Struct("<Q"),
+    11: struct.Struct("<q"),
+    12: struct.Struct("<d"),
 }
 _STRING, _ARRAY = 8, 9
+_U32, _U64 = _SCALARS[4], _SCALARS[10]
 
 
-def _read(f: BinaryIO, fmt: str) -> Any:
-    size = struct.calcsize(fmt)
-    data = f.read(size)
-    if len(data) != size:
-        raise EOFError
-    return struct.unpack(fmt, data)[0]
+class _Reader:
+    """A cursor over the mapped file; a model's token list alone is ~150,000 strings to step over."""
 
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.at = 0
 
-def _string(f: BinaryIO) -> str:
-    n = _read(f, "<Q")
-    return f.read(n).decode("utf-8", errors="replace")
+    def unpack(self, fmt: struct.Struct) -> Any:
+        if self.at + fmt.size > len(self.data):
+            raise EOFError
+        (value,) = fmt.unpack_from(self.data, self.at)
+        self.at += fmt.size
+        return value
 
+    def string(self) -> str:
+        n = self.unpack(_U64)
+        if self.at + n > len(self.data):
+            raise EOFError
+        text = bytes(self.data[self.at : self.at + n]).decode("utf-8", errors="replace")
+        self.at += n
+        return text
 
-def _value(f: BinaryIO, vtype: int) -> Any:
-    if vtype in _SCALARS:
-        return _read(f, _SCALARS[vtype])
-    if vtype == _STRING:
-        return _string(f)
-    if vtype == _ARRAY:
-        itype, count = _read(f, "<I"), _read(f, "<Q")
-        if itype in _SCALARS:
-            f.seek(struct.calcsize(_SCALARS[itype]) * count, 1)
-        else:
-            for _ in range(count):
-                _value(f, itype)
-        return f"<array of {count}>"
-    raise ValueError(f"unknown GGUF value type {vtype}")
+    def skip_strings(self, count: int) -> None:
+        data, at, unpack = self.data, self.at, _U64.unpack_from
+        for _ in range(count):
+            at += 8 + unpack(data, at)[0]
+        if at > len(data):
+            raise EOFError
+        self.at = at
+
+    def value(self, vtype: int) -> Any:
+        if vtype in _SCALARS:
+            return self.unpack(_SCALARS[vtype])
+        if vtype == _STRING:
+            return self.string()
+        if vtype == _ARRAY:
+            itype, count = self.unpack(_U32), self.unpack(_U64)
+            if itype in _SCALARS:
+                self.at += _SCALARS[itype].size * count
+            elif itype == _STRING:
+                self.skip_strings(count)
+            else:
+                for _ in range(count):
+                    self.value(itype)
+            return f"<array of {count}>"
+        raise ValueError(f"unknown GGUF value type {vtype}")
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """The key/value metadata of a GGUF file; ConfigError if it is not one."""
     try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"GGUF":
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data[:4] != b"GGUF":
                 raise ConfigError(f"{path} is not a GGUF model file (bad magic); give the path of a .gguf file")
-            version = _read(f, "<I")
-            _read(f, "<Q")
-            kv_count = _read(f, "<Q")
+            reader = _Reader(data)
+            reader.at = 4
+            version = reader.unpack(_U32)
+            reader.unpack(_U64)  # tensor count
+            kv_count = reader.unpack(_U64)
             meta: dict[str, Any] = {"gguf.version": version}
             for _ in range(kv_count):
-                key = _string(f)
-                meta[key] = _value(f, _read(f, "<I"))
+                key = reader.string()
+                meta[key] = reader.value(reader.unpack(_U32))
             return meta
     except (EOFError, ValueError, struct.error) as exc:
         raise ConfigError(f"{path} is a truncated or corrupt GGUF file ({exc or 'unexpected end'})") from exc
