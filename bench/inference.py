@@ -46,19 +46,11 @@ class Direct:
     """The same model through xllamacpp in this process: the baseline."""
 
     def __init__(self, model_path: Path) -> None:
-        import secrets
-
         import xllamacpp as xlc
 
-        params = xlc.CommonParams()
-        params.model.path = str(model_path)
-        params.n_ctx = CTX
-        params.use_jinja = True
-        params.verbosity = 1
-        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = os.cpu_count() or 1
-        params.hostnames = ["127.0.0.1"]
-        params.api_keys = [secrets.token_hex(16)]
-        self.server = xlc.Server(params)
+        from herd.providers.embedded.llamacpp_engine import server_params
+
+        self.server = xlc.Server(server_params(model_path, CTX)[0])
 
     def stream(self, prompt: str, tokens: int) -> tuple[float, float]:
         marks: list[float] = []

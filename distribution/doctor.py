@@ -11,11 +11,11 @@ from typing import Any
 from herd.distribution import catalog, runconfig, weights
 from herd.distribution.checks import Check, packages, python_version
 from herd.distribution.server import check_port
+from herd.distribution.templates import EMBEDDED_TYPE
 from herd.errors import HerdError
 
 __all__ = ["Check", "available_memory", "configured_models", "memory", "model", "port", "run_checks"]
 
-EMBEDDED_TYPE = "inline::herd-embedded"
 MEMORY_FACTOR = 1.3  # weights plus KV cache and runtime overhead
 
 

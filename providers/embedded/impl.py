@@ -98,11 +98,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
         if body.get("n", 1) != 1:
             raise InvalidRequest("the embedded provider returns one choice per request; send n=1 and repeat it")
         if not params.stream:
-            async with self.pool.admit(model_id) as engine:
-                plan = ToolPlan(body, engine.template_supports_tools)
-                engine.check_max_tokens(plan.body)
-                result = await self.pool.run(engine.chat, plan.body)
-            return OpenAIChatCompletion.model_validate(plan.finish(result))
+            return OpenAIChatCompletion.model_validate(await self._chat_whole(model_id, body))
         if body.get("tools") and body.get("tool_choice") != "none":
             return await self._buffered_tool_stream(model_id, body)
         include_usage = bool((params.stream_options or {}).get("include_usage"))
@@ -113,14 +109,18 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
             lambda c: OpenAIChatCompletionChunk.model_validate(_clean(c, include_usage)),
         )
 
+    async def _chat_whole(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One complete chat reply, tool calls read out of it."""
+        async with self.pool.admit(model_id) as engine:
+            plan = ToolPlan(body, engine.template_supports_tools)
+            engine.check_max_tokens(plan.body)
+            return plan.finish(await self.pool.run(engine.chat, plan.body))
+
     async def _buffered_tool_stream(self, model_id: str, body: dict[str, Any]) -> AsyncIterator[Any]:
         # A reply may turn out to be a tool call only once it is complete, so with
         # tools the reply is generated whole and then sent as a short stream.
         include_usage = bool((body.pop("stream_options", None) or {}).get("include_usage"))
-        async with self.pool.admit(model_id) as engine:
-            plan = ToolPlan(body, engine.template_supports_tools)
-            engine.check_max_tokens(plan.body)
-            result = plan.finish(await self.pool.run(engine.chat, plan.body))
+        result = await self._chat_whole(model_id, body)
 
         async def chunks() -> AsyncIterator[OpenAIChatCompletionChunk]:
             for chunk in completion_as_chunks(result, include_usage):

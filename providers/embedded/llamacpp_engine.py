@@ -39,6 +39,31 @@ def raise_for_error(result: Any, model_id: str) -> None:
     raise EngineFailure(f"model '{model_id}' failed: {message}")
 
 
+def server_params(path: Path, n_ctx: int, threads: int | None = None) -> tuple[Any, str]:
+    """xllamacpp parameters as Herd runs a model, and the key of llama.cpp's own listener.
+
+    The benchmark's direct baseline and the tests build their llama.cpp servers here
+    too, so they run with exactly the settings the provider uses.
+    """
+    import xllamacpp as xlc
+
+    params = xlc.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = n_ctx
+    params.use_jinja = True
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or os.cpu_count() or 1
+    params.cache_prompt = True
+    params.n_threads_http = 1
+    # 1 = errors only; llama.cpp otherwise logs every slot event of every request.
+    params.verbosity = 1
+    # llama.cpp also opens its own HTTP listener; keep it on loopback and locked with
+    # a key only the caller knows, so the way in is through Herd.
+    key = secrets.token_hex(24)
+    params.hostnames = ["127.0.0.1"]
+    params.api_keys = [key]
+    return params, key
+
+
 class LlamaCppEngine:
     def __init__(self, entry: ModelEntry, path: Path, n_ctx: int, n_parallel: int, threads: int | None) -> None:
         self.entry = entry
@@ -60,21 +85,8 @@ class LlamaCppEngine:
         import xllamacpp as xlc
 
         start = time.perf_counter()
-        params = xlc.CommonParams()
-        params.model.path = str(self.path)
+        params, _ = server_params(self.path, self.ctx_per_slot * self.n_parallel, self.threads)
         params.n_parallel = self.n_parallel
-        params.n_ctx = self.ctx_per_slot * self.n_parallel
-        params.use_jinja = True
-        params.cpuparams.n_threads = self.threads
-        params.cpuparams_batch.n_threads = self.threads
-        params.cache_prompt = True
-        params.n_threads_http = 1
-        # 1 = errors only; llama.cpp otherwise logs every slot event of every request.
-        params.verbosity = 1
-        # llama.cpp also opens its own HTTP listener; keep it on loopback and locked
-        # with a key nobody knows, so the only way in is through Herd.
-        params.hostnames = ["127.0.0.1"]
-        params.api_keys = [secrets.token_hex(24)]
         override = template_text(self.entry.chat_template)
         if override is not None:
             params.chat_template = override
