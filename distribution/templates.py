@@ -14,6 +14,9 @@ from herd.distribution.catalog import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODE
 
 EMBEDDED_MODULE = "herd.providers.embedded"
 EMBEDDED_TYPE = "inline::herd-embedded"
+COMPOSE_MODULE = "herd.providers.compose"
+COMPOSE_TYPE = "inline::herd-compose"
+VISION_MODEL = "vision-composed"
 
 
 def _state(distro: str) -> str:
@@ -107,15 +110,31 @@ def embedded(
             "max_queue": 16,
         },
     }
-    return _common("embedded", [provider], {"provider_id": "herd", "model_id": embedding_model})
+    inference = [provider, compose(f"herd/{chat_model}", {"kind": "ocr"})]
+    return _common("embedded", inference, {"provider_id": "herd", "model_id": embedding_model})
+
+
+def compose(reasoner: str, vision: dict[str, Any]) -> dict[str, Any]:
+    """The composed model ``compose/vision-composed``: a vision stage, then ``reasoner``."""
+    return {
+        "provider_id": "compose",
+        "provider_type": COMPOSE_TYPE,
+        "module": COMPOSE_MODULE,
+        "config": {"models": [{"id": VISION_MODEL, "reasoner": reasoner, "vision": vision}]},
+    }
+
+
+OLLAMA_MODULE = "herd.providers.ollama"
+OLLAMA_TYPE = "remote::herd-ollama"
 
 
 def ollama(embedding_model: str = DEFAULT_EMBEDDING_MODEL) -> dict[str, Any]:
-    """Chat through a local Ollama server (``OLLAMA_URL``); embeddings stay embedded (ONNX MiniLM)."""
+    """Chat through a local Ollama server (``OLLAMA_URL``), tool calls normalised; embeddings stay embedded."""
     providers = [
         {
             "provider_id": "ollama",
-            "provider_type": "remote::ollama",
+            "provider_type": OLLAMA_TYPE,
+            "module": OLLAMA_MODULE,
             "config": {"base_url": "${env.OLLAMA_URL:=http://localhost:11434}/v1"},
         },
         {

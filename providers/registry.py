@@ -3,7 +3,7 @@
 import importlib
 from typing import Any
 
-HERD_PROVIDER_MODULES = ["herd.providers.embedded"]
+HERD_PROVIDER_MODULES = ["herd.providers.embedded", "herd.providers.compose", "herd.providers.ollama"]
 
 
 def herd_specs() -> list[Any]:

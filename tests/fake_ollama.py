@@ -5,11 +5,18 @@ server (xllamacpp, the tiny GGUF model) answers the OpenAI-compatible ``/v1`` ro
 and this app adds the native routes llama-stack's Ollama adapter calls (``/api/ps``,
 ``/api/tags``, ``/api/version``) and Ollama's model naming (``smollm2:135m``).
 
+A scripted mode stands in for a model that writes tool calls as text: texts posted to
+``/fake/script`` are the replies to the next chat requests, in order (streamed or not, as
+asked), before the real model answers again. ``/fake/requests`` lists the chat requests
+received, newest last.
+
 Run: ``python tests/fake_ollama.py PORT`` (binds 127.0.0.1).
 """
 
 import json
 import sys
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -50,11 +57,25 @@ def build_app() -> Starlette:
     async def models(_: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "library"}]})
 
+    script: list[str] = []
+    received: list[dict[str, Any]] = []
+
+    async def enqueue(request: Request) -> Response:
+        script.extend((await request.json())["replies"])
+        return JSONResponse({"queued": len(script)})
+
+    async def requests(_: Request) -> Response:
+        return JSONResponse({"requests": received})
+
     async def proxy(request: Request) -> Response:
         body = await request.json()
         if body.get("model") != MODEL:
             message = f'model "{body.get("model")}" not found, try pulling it first'
             return JSONResponse({"error": {"message": message, "type": "api_error"}}, status_code=404)
+        if request.url.path == "/v1/chat/completions":
+            received.append(body)
+            if script:
+                return _scripted(script.pop(0), bool(body.get("stream")))
         upstream_request = client.build_request("POST", request.url.path, content=json.dumps(body))
         reply = await client.send(upstream_request, stream=True)
         headers = {"content-type": reply.headers.get("content-type", "application/json")}
@@ -68,10 +89,31 @@ def build_app() -> Starlette:
             Route("/v1/models", models),
             Route("/v1/chat/completions", proxy, methods=["POST"]),
             Route("/v1/completions", proxy, methods=["POST"]),
+            Route("/fake/script", enqueue, methods=["POST"]),
+            Route("/fake/requests", requests),
         ]
     )
     app.state.engine = server  # keep llama.cpp alive as long as the app
     return app
+
+
+def _scripted(text: str, stream: bool) -> Response:
+    head = {"id": f"chatcmpl-fake{time.monotonic_ns()}", "created": int(time.time()), "model": MODEL}
+    usage = {"prompt_tokens": 20, "completion_tokens": len(text.split()), "total_tokens": 20 + len(text.split())}
+    if not stream:
+        message = {"role": "assistant", "content": text}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
+
+    def events() -> Iterator[str]:
+        pieces = [({"role": "assistant", "content": text[i : i + 5]}, None) for i in range(0, len(text), 5)]
+        for delta, finish in [*pieces, ({}, "stop")]:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
+        yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The `ollama` distribution against an Ollama-compatible server started by the test (real tiny model)."""
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 from herd.distribution import templates
 
 from .conftest import free_port
+from .tools import WEATHER
 
 FAKE = Path(__file__).with_name("fake_ollama.py")
 
@@ -91,3 +93,74 @@ def test_without_ollama_the_server_still_starts_and_serves_embeddings(herd_serve
     assert not [m for m in models if m.startswith("ollama/")]
     body = {"model": "herd/all-minilm-l6-v2", "input": "hello"}
     assert httpx.post(f"{url}/v1/embeddings", json=body, timeout=60).status_code == 200
+
+
+# -- tool calls written as text ---------------------------------------------------------
+
+FENCED_CALL = 'Sure! Let me check.\n```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'
+
+
+def _script(ollama_url: str, *replies: str) -> None:
+    httpx.post(f"{ollama_url}/fake/script", json={"replies": list(replies)}, timeout=10).raise_for_status()
+
+
+def _received(ollama_url: str) -> list[dict]:
+    return httpx.get(f"{ollama_url}/fake/requests", timeout=10).json()["requests"]
+
+
+def _client(ollama_herd: str):
+    import openai
+
+    return openai.OpenAI(base_url=f"{ollama_herd}/v1", api_key="none", max_retries=0, timeout=120)
+
+
+def test_a_fenced_text_call_comes_back_as_tool_calls(ollama_url, ollama_herd):
+    _script(ollama_url, FENCED_CALL)
+    reply = _client(ollama_herd).chat.completions.create(
+        model="ollama/smollm2:135m", messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[WEATHER]
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Sure! Let me check."
+    [call] = choice.message.tool_calls
+    assert (call.function.name, json.loads(call.function.arguments)) == ("get_weather", {"city": "Paris"})
+    assert _received(ollama_url)[-1]["tools"][0]["function"]["name"] == "get_weather"
+
+
+def test_a_streamed_text_call_comes_back_as_tool_call_deltas(ollama_url, ollama_herd):
+    _script(ollama_url, FENCED_CALL)
+    chunks = list(
+        _client(ollama_herd).chat.completions.create(
+            model="ollama/smollm2:135m",
+            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            tools=[WEATHER],
+            stream=True,
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert text == "Sure! Let me check."
+    assert [c.function.name for c in calls] == ["get_weather"]
+    assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
+    assert finish == ["tool_calls"]
+
+
+def test_a_bad_call_is_repaired_by_a_json_schema_retry_on_the_real_model(ollama_url, ollama_herd):
+    _script(ollama_url, '[get_weather(city="Paris", unit="kelvin")]')
+    reply = _client(ollama_herd).chat.completions.create(
+        model="ollama/smollm2:135m",
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+        tools=[WEATHER],
+        max_tokens=64,
+        temperature=0,
+    )
+    retry = _received(ollama_url)[-1]
+    assert retry["response_format"]["type"] == "json_schema"
+    assert retry["response_format"]["json_schema"]["schema"]["properties"]["name"] == {"const": "get_weather"}
+    assert "tools" not in retry
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls", choice
+    arguments = json.loads(choice.message.tool_calls[0].function.arguments)
+    assert isinstance(arguments["city"], str)
+    assert arguments.get("unit", "celsius") in ("celsius", "fahrenheit")

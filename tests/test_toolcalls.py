@@ -51,10 +51,15 @@ def test_json_naming_an_undeclared_tool_stays_text():
 
 def test_prose_around_a_tagged_call_is_kept_as_content():
     content, calls = toolcalls.extract_calls(
-        'Let me check.\n<tool_call>{"name": "get_time", "arguments": {}}</tool_call>', [TIME]
+        'Let me check.\n<tool_call>{"name": "get_time", "arguments": {"timezone": "UTC"}}</tool_call>', [TIME]
     )
     assert content == "Let me check."
     assert len(calls) == 1
+
+
+def test_a_call_whose_arguments_fail_the_schema_is_not_extracted():
+    text = 'Let me check.\n<tool_call>{"name": "get_time", "arguments": {}}</tool_call>'
+    assert toolcalls.extract_calls(text, [TIME]) == (text, [])
 
 
 def test_tool_turns_are_flattened_for_templates_without_a_tool_role():

@@ -37,6 +37,12 @@ class EmbeddedInferenceConfig(BaseModel):
         description="Models kept in memory at once; the least recently used idle one is unloaded.",
     )
     threads: int | None = Field(default=None, ge=1, description="CPU threads per model; default: all cores.")
+    normalise_tool_calls: bool = Field(
+        default=True,
+        description="Read tool calls that a model writes as text (pythonic, JSON, tags, fenced) into `tool_calls`, "
+        "check their arguments against the tool's schema and repair a bad call by one constrained retry. "
+        "Off: tools go to the chat template and the reply comes back as llama.cpp reads it (for comparison).",
+    )
 
     @model_validator(mode="after")
     def _known_models(self) -> "EmbeddedInferenceConfig":

@@ -24,12 +24,14 @@ from llama_stack_api import (
 )
 
 from herd.errors import InvalidRequest, ModelNotAvailable
+from herd.providers import toolcalls
 
-from .chat_tools import ToolPlan, completion_as_chunks
+from .chat_tools import ToolPlan
 from .config import EmbeddedInferenceConfig
 from .pool import ModelPool
 
 Chunk = dict[str, Any]
+Shape = Callable[[AsyncIterator[Chunk]], AsyncIterator[Any]]  # the engine's chunks → what the client gets
 
 
 class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
@@ -99,59 +101,69 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
             raise InvalidRequest("the embedded provider returns one choice per request; send n=1 and repeat it")
         if not params.stream:
             return OpenAIChatCompletion.model_validate(await self._chat_whole(model_id, body))
-        if body.get("tools") and body.get("tool_choice") != "none":
-            return await self._buffered_tool_stream(model_id, body)
         include_usage = bool((params.stream_options or {}).get("include_usage"))
-        return await self._stream(
-            model_id,
-            "chat",
-            body,
-            lambda c: OpenAIChatCompletionChunk.model_validate(_clean(c, include_usage)),
-        )
+
+        def start(engine: Any) -> tuple[dict[str, Any], Shape]:
+            plan = self._plan(engine, body)
+            if not plan.use_tools:
+                return plan.body, lambda chunks: _converted(
+                    chunks, include_usage, OpenAIChatCompletionChunk.model_validate
+                )
+            retry = None if plan.forced else self._retry(engine, plan)
+
+            async def shape(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Any]:
+                async for chunk in toolcalls.normalise_stream(
+                    chunks, plan.tools, plan.reader(), retry, include_usage, plan.answered
+                ):
+                    yield OpenAIChatCompletionChunk.model_validate(chunk)
+
+            return plan.body, shape
+
+        return await self._stream(model_id, "chat", start)
+
+    def _plan(self, engine: Any, body: dict[str, Any]) -> ToolPlan:
+        return ToolPlan(body, engine.template_supports_tools, self.config.normalise_tool_calls)
+
+    def _retry(self, engine: Any, plan: ToolPlan) -> toolcalls.Retry:
+        async def retry(tool_choice: Any) -> dict[str, Any]:
+            result: dict[str, Any] = await self.pool.run(engine.chat, plan.retry_body(tool_choice))
+            return result
+
+        return retry
 
     async def _chat_whole(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One complete chat reply, tool calls read out of it."""
+        """One complete chat reply, tool calls read out of it (and a bad one repaired)."""
         async with self.pool.admit(model_id) as engine:
-            plan = ToolPlan(body, engine.template_supports_tools)
+            plan = self._plan(engine, body)
             engine.check_max_tokens(plan.body)
-            return plan.finish(await self.pool.run(engine.chat, plan.body))
-
-    async def _buffered_tool_stream(self, model_id: str, body: dict[str, Any]) -> AsyncIterator[Any]:
-        # A reply may turn out to be a tool call only once it is complete, so with
-        # tools the reply is generated whole and then sent as a short stream.
-        include_usage = bool((body.pop("stream_options", None) or {}).get("include_usage"))
-        result = await self._chat_whole(model_id, body)
-
-        async def chunks() -> AsyncIterator[OpenAIChatCompletionChunk]:
-            for chunk in completion_as_chunks(result, include_usage):
-                yield OpenAIChatCompletionChunk.model_validate(chunk)
-
-        return chunks()
+            result = await self.pool.run(engine.chat, plan.body)
+            return await plan.finish(result, self._retry(engine, plan))
 
     async def _stream(
-        self, model_id: str, kind: str, body: dict[str, Any], convert: Callable[[Chunk], Any]
+        self, model_id: str, kind: str, start: Callable[[Any], tuple[dict[str, Any], Shape]]
     ) -> AsyncIterator[Any]:
+        """Stream from the engine; ``start(engine)`` gives the request body and how to shape the chunks."""
         release = self.pool.acquire(model_id)
         try:
             engine = await self.pool.engine(model_id)
-            if kind == "chat":
-                body = ToolPlan(body, engine.template_supports_tools).body
+            body, shape = start(engine)
             engine.check_max_tokens(body)
             chunks = await self.pool.stream(lambda on_chunk: engine.stream(kind, body, on_chunk))
         except BaseException:
             release()
             raise
 
-        async def converted() -> AsyncIterator[Any]:
+        async def shaped() -> AsyncIterator[Any]:
+            out = shape(chunks)
             try:
-                async for chunk in chunks:
-                    if chunk.get("choices") or chunk.get("usage"):
-                        yield convert(chunk)
+                async for item in out:
+                    yield item
             finally:
-                await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+                await out.aclose()  # type: ignore[attr-defined]  # an async generator
+                await chunks.aclose()  # type: ignore[attr-defined]  # stops decoding if the client left
                 release()
 
-        stream = converted()
+        stream = shaped()
         weakref.finalize(stream, release)  # a stream nobody iterates still frees its slot
         return stream
 
@@ -172,8 +184,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
             return await self._stream(
                 model_id,
                 "completion",
-                body,
-                lambda c: _completion_chunk(_clean(c, include_usage)),
+                lambda _engine: (body, lambda chunks: _converted(chunks, include_usage, _completion_chunk)),
             )
         async with self.pool.admit(model_id) as engine:
             engine.check_max_tokens(body)
@@ -221,6 +232,14 @@ def _completion_chunk(chunk: Chunk) -> OpenAICompletion:
     # are built without validation, the way SDK-backed providers hand them over.
     choices = [OpenAICompletionChoice.model_construct(**choice) for choice in chunk.get("choices", [])]
     return OpenAICompletion.model_construct(**{**chunk, "choices": choices})
+
+
+async def _converted(
+    chunks: AsyncIterator[Chunk], include_usage: bool, convert: Callable[[Chunk], Any]
+) -> AsyncIterator[Any]:
+    async for chunk in chunks:
+        if chunk.get("choices") or (include_usage and chunk.get("usage")):
+            yield convert(_clean(chunk, include_usage))
 
 
 def _clean(chunk: Chunk, include_usage: bool) -> Chunk:

@@ -1,0 +1,23 @@
+"""Configuration of the Ollama provider: llama-stack's own, plus the tool-call normaliser switch."""
+
+from typing import Any
+
+from llama_stack.providers.remote.inference.ollama.config import OllamaImplConfig
+from pydantic import ConfigDict, Field
+
+
+class HerdOllamaConfig(OllamaImplConfig):
+    """Chat on a local Ollama server (its OpenAI-compatible ``/v1`` endpoint)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    normalise_tool_calls: bool = Field(
+        default=True,
+        description="Read tool calls that a model writes as text (pythonic, JSON, tags, fenced) into `tool_calls`, "
+        "check their arguments against the tool's schema and repair a bad call by one retry constrained by "
+        "Ollama's JSON-schema output. Off: replies come back as Ollama gives them.",
+    )
+
+    @classmethod
+    def sample_run_config(cls, base_url: str = "http://localhost:11434/v1", **kwargs: Any) -> dict[str, Any]:
+        return {"base_url": base_url, "normalise_tool_calls": True}

@@ -1,0 +1,80 @@
+"""llama-stack's Ollama adapter, with the replies of requests that carry tools normalised.
+
+Ollama parses tool calls only in the format a model's template declares; small models
+often write them otherwise (fenced JSON, pythonic lists). Replies go through the same
+reader as the embedded provider's, and a bad call is asked for once more with
+Ollama's JSON-schema output (``response_format``) constrained to that function's call.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llama_stack.providers.remote.inference.ollama.ollama import OllamaInferenceAdapter
+from llama_stack_api import (
+    OpenAIChatCompletion,
+    OpenAIChatCompletionChunk,
+    OpenAIChatCompletionRequestWithExtraBody,
+)
+
+from herd.providers import toolcalls
+
+from .config import HerdOllamaConfig
+
+_JSON_FORMATS = ("json_schema", "json_object")
+
+
+class HerdOllamaInference(OllamaInferenceAdapter):
+    config: HerdOllamaConfig
+
+    async def openai_chat_completion(
+        self, params: OpenAIChatCompletionRequestWithExtraBody
+    ) -> OpenAIChatCompletion | AsyncIterator[OpenAIChatCompletionChunk]:
+        tools = params.tools or []
+        if not (self.config.normalise_tool_calls and tools and params.tool_choice != "none"):
+            return await super().openai_chat_completion(params)
+        json_reply = _format_type(params) in _JSON_FORMATS
+        reply = await super().openai_chat_completion(params)
+        retry = self._retry(params, tools)
+        answered = toolcalls.answered_calls([_plain(m) for m in params.messages])
+        if not params.stream:
+            result = await toolcalls.normalise_completion(_plain(reply), tools, retry, json_reply, answered)
+            return OpenAIChatCompletion.model_validate(result)
+        include_usage = bool((params.stream_options or {}).get("include_usage"))
+        reader = toolcalls.CallReader(tools, json_reply)
+
+        async def chunks() -> AsyncIterator[dict[str, Any]]:
+            async for chunk in reply:  # type: ignore[union-attr]  # a stream when params.stream
+                yield _plain(chunk)
+
+        async def normalised() -> AsyncIterator[OpenAIChatCompletionChunk]:
+            async for chunk in toolcalls.normalise_stream(chunks(), tools, reader, retry, include_usage, answered):
+                yield OpenAIChatCompletionChunk.model_validate(chunk)
+
+        return normalised()
+
+    def _retry(self, params: OpenAIChatCompletionRequestWithExtraBody, tools: list[dict[str, Any]]) -> toolcalls.Retry:
+        async def retry(tool_choice: Any) -> dict[str, Any]:
+            request = params.model_dump(exclude_none=True)
+            for key in ("tools", "tool_choice", "parallel_tool_calls", "stream", "stream_options"):
+                request.pop(key, None)
+            if tool_choice == "none":  # the answer from results it already has (see toolcalls.repeats)
+                plain = OpenAIChatCompletionRequestWithExtraBody.model_validate(request)
+                return _plain(await super(HerdOllamaInference, self).openai_chat_completion(plain))
+            request["messages"] = toolcalls.with_system(request["messages"], toolcalls.instructions(tools, tool_choice))
+            schema = toolcalls.forced_schema(tools, tool_choice)
+            request["response_format"] = {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema}}
+            constrained = OpenAIChatCompletionRequestWithExtraBody.model_validate(request)
+            return _plain(await super(HerdOllamaInference, self).openai_chat_completion(constrained))
+
+        return retry
+
+
+def _format_type(params: OpenAIChatCompletionRequestWithExtraBody) -> str | None:
+    fmt = params.response_format
+    return fmt.get("type") if isinstance(fmt, dict) else getattr(fmt, "type", None)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """An OpenAI SDK object (or llama-stack model) as a plain dict."""
+    data: dict[str, Any] = obj.model_dump(exclude_none=True) if hasattr(obj, "model_dump") else dict(obj)
+    return data

@@ -1,0 +1,103 @@
+"""What a reply with tools comes to: its calls, one repaired call, or the model's own text.
+
+A call to a declared function whose arguments fail the schema (or cannot be read) is
+asked for once more with the request constrained to that function's call schema. If
+that fails too, or more than one call was bad, the reply is the model's text with
+finish_reason "stop" ("length" when max_tokens cut it) and the reasons go to the log:
+llama-stack's response models drop fields they do not declare, so a reason cannot
+travel in the reply itself.
+"""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .forcing import ToolDict, named_choice
+from .normalise import normalise
+from .repeats import Key, new_calls
+from .types import InvalidCall, Normalised
+
+log = logging.getLogger("herd.toolcalls")
+
+# Runs the request again constrained by the given tool_choice; returns an OpenAI-shaped chat completion.
+Retry = Callable[[Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Outcome:
+    content: str | None
+    calls: list[dict[str, Any]]
+    finish_reason: str
+    usage: dict[str, Any] | None = None  # the retry's tokens, to add to the reply's
+    failed: list[str] = field(default_factory=list)  # why the calls were given up, when they were
+    answer: bool = False  # the content is a new answer (asked for with tools off), not the first reply's text
+
+    @property
+    def gave_up(self) -> bool:
+        return bool(self.failed)
+
+
+async def settle(
+    found: Normalised,
+    tools: list[ToolDict],
+    retry: Retry | None,
+    finish_reason: str | None,
+    answered: set[Key] | None = None,
+) -> Outcome:
+    """What the reply comes to; ``answered`` holds the calls whose results the conversation has."""
+    usage = None
+    written = found.text.strip() or "\n".join(i.arguments for i in found.invalid)  # the engine's own calls had no text
+    if found.invalid and retry is not None:
+        bad = found.invalid[0]
+        reply = await retry(named_choice(bad.name))
+        usage = reply.get("usage")
+        repaired = read_forced(reply, tools)
+        if repaired.calls:
+            found = replace(found, calls=[*found.calls, *repaired.calls], invalid=found.invalid[1:])
+        else:
+            found = replace(found, invalid=[*found.invalid, *repaired.invalid])
+    if found.invalid:
+        reasons = [i.reason for i in found.invalid]
+        log.warning("tool calls given up, the reply goes out as text: %s", "; ".join(reasons))
+        finish = "length" if finish_reason == "length" else "stop"
+        return Outcome(written or None, [], finish, usage, reasons)
+    if found.calls and answered and retry is not None:
+        fresh = new_calls(found.calls, answered)
+        if not fresh:
+            return await _answer_without_tools(found, retry, usage)
+        found = replace(found, calls=fresh)
+    if found.calls:
+        return Outcome(found.content, found.calls, "tool_calls", usage)
+    return Outcome(found.content, [], finish_reason or "stop", usage)
+
+
+async def _answer_without_tools(found: Normalised, retry: Retry, usage: dict[str, Any] | None) -> Outcome:
+    log.info("the model repeated calls it has the results of; asking for the answer with tools off")
+    reply = await retry("none")
+    choice = reply["choices"][0]
+    text = (choice.get("message") or {}).get("content") or found.content
+    return Outcome(text, [], choice.get("finish_reason") or "stop", add_usage(usage, reply.get("usage")), answer=True)
+
+
+def read_forced(reply: dict[str, Any], tools: list[ToolDict]) -> Normalised:
+    """The call in a reply constrained to a call schema (or parsed by the engine), checked."""
+    choice = reply["choices"][0]
+    message = choice.get("message") or {}
+    text = message.get("content") or ""
+    found = normalise(text, tools, native=message.get("tool_calls") or ())
+    if found.calls and not found.invalid:
+        return found
+    why = found.invalid[0].reason if found.invalid else f"no call in {json.dumps(text[:200])}"
+    if choice.get("finish_reason") == "length":
+        why += " (cut by max_tokens)"
+    return Normalised(None, [], [InvalidCall(None, text, f"the constrained retry failed too: {why}")], text)
+
+
+def add_usage(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Token counts of a reply and its retry, together."""
+    if not first or not second:
+        return first or second
+    keys = ("prompt_tokens", "completion_tokens", "total_tokens")
+    return {**first, **{k: (first.get(k) or 0) + (second.get(k) or 0) for k in keys}}

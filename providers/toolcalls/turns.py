@@ -1,0 +1,55 @@
+"""OpenAI-shaped call objects, and tool turns rewritten for templates that know no tool role."""
+
+import json
+import secrets
+from typing import Any
+
+
+def make_call(name: str, arguments: Any) -> dict[str, Any]:
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    return {
+        "id": f"call_{secrets.token_hex(8)}",
+        "type": "function",
+        "function": {"name": name, "arguments": arguments},
+    }
+
+
+def call_from_json(text: str) -> dict[str, Any]:
+    """The call in a grammar-constrained reply (always one valid object)."""
+    obj = json.loads(text)
+    return make_call(obj["name"], obj.get("arguments", {}))
+
+
+def flatten_tool_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rewrite tool-call turns as plain text for chat templates that know no tool role."""
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        if msg.get("role") == "assistant" and msg.get("tool_calls"):
+            calls = [
+                json.dumps({"name": c["function"]["name"], "arguments": c["function"]["arguments"]})
+                for c in msg["tool_calls"]
+            ]
+            text = "\n".join(filter(None, [text_of(msg.get("content")), *calls]))
+            out.append({"role": "assistant", "content": text})
+        elif msg.get("role") == "tool":
+            out.append({"role": "user", "content": f"Function result: {text_of(msg.get('content'))}"})
+        else:
+            out.append(msg)
+    return out
+
+
+def text_of(content: Any) -> str:
+    """The text of a message's content, whether a string or a list of parts."""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
+def with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """``messages`` with ``text`` added to the system prompt (a new one when there is none)."""
+    if messages and messages[0].get("role") in ("system", "developer"):
+        first = dict(messages[0])
+        first["content"] = f"{text_of(first.get('content'))}\n\n{text}"
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
