@@ -5,6 +5,7 @@
     ├── ModelNotAvailable (404)    a model id is unknown or its weights are missing
     ├── InvalidRequest (400)       a request the model cannot serve as asked
     │   └── ContextOverflow (400)  prompt or max_tokens beyond the context window
+    ├── PolicyRefused (403)        the privacy policy forbids sending this request where it would go
     ├── ServerBusy (503)           the request queue is full; retry later
     └── EngineFailure (500)        the inference engine failed while serving
 
@@ -33,6 +34,10 @@ class InvalidRequest(HerdError):
 
 class ContextOverflow(InvalidRequest):
     pass
+
+
+class PolicyRefused(HerdError):
+    status_code = 403
 
 
 class ServerBusy(HerdError):

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from herd.cli import build, doctor, listing, models, run
+from herd.cli import agents, build, doctor, listing, models, run
 from herd.errors import HerdError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(listing.distributions_app, name="distributions")
 app.add_typer(listing.providers_app, name="providers")
 app.add_typer(models.app, name="models")
+app.add_typer(agents.app, name="agents")
 
 
 def main() -> None:

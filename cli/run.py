@@ -1,5 +1,7 @@
 """`herd run`: start a distribution's server."""
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +21,10 @@ def run(
     max_request_bytes: Annotated[
         int, typer.Option(help="Largest request body accepted; larger ones get 413.", min=1024)
     ] = MAX_REQUEST_BYTES,
+    agents: Annotated[
+        list[Path] | None,
+        typer.Option("--agents", exists=True, file_okay=False, help="A folder of agent definitions (*.yaml) to serve too; repeatable."),
+    ] = None,
 ) -> None:
     """Start the server for a distribution (default: the embedded one in run.yaml)."""
     from herd.distribution import runconfig
@@ -26,5 +32,11 @@ def run(
 
     path = runconfig.resolve(target)
     runconfig.validate(runconfig.load(path))
+    if agents:
+        from herd.apps.agents.library import load_agents
+
+        dirs = [str(d.resolve()) for d in agents]
+        os.environ["HERD_AGENTS_DIRS"] = ":".join(filter(None, [os.environ.get("HERD_AGENTS_DIRS"), *dirs]))
+        load_agents()  # a bad definition fails here, with its file and field
     typer.echo(f"herd: serving {path} on http://{host}:{port}", err=True)
     serve(path, host, port, max_request_bytes)

@@ -87,7 +87,26 @@ def validate(data: dict[str, Any]) -> Any:
                 raise ConfigError(
                     f"provider '{provider.provider_id}' ({provider.provider_type}): config.{where}: {first['msg']}"
                 ) from exc
+    _validate_herd_section(data.get("herd"))
     return stack_config
+
+
+def _validate_herd_section(section: Any) -> None:
+    """Herd's own settings (llama-stack ignores the key): ``herd.privacy``."""
+    from pydantic import ValidationError
+
+    from herd.distribution.privacy import ServerPrivacy
+
+    if section is None:
+        return
+    if not isinstance(section, dict) or set(section) - {"privacy"}:
+        raise ConfigError("run config: `herd` may hold only `privacy` (see distribution/privacy.py)")
+    try:
+        ServerPrivacy.model_validate(section.get("privacy") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"run config: herd.privacy.{where}: {first['msg']}") from exc
 
 
 def provider_spec(api: str, provider: Any) -> Any:

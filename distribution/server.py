@@ -15,10 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from herd.distribution.asgi import error_payload, json_messages, read_body, replay, send_json, with_length
 from herd.distribution.home import herd_home
 from herd.errors import ConfigError
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
+# Requests the gateway (agents by name, privacy policy) sees before llama-stack does.
+GATEWAY_PATHS = ("/v1/responses", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 _CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
 
@@ -47,20 +50,12 @@ def check_port(host: str, port: int) -> None:
             ) from exc
 
 
-def _json_response(status: int, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    return [
-        {"type": "http.response.start", "status": status, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    ]
-
-
 class HerdMiddleware:
-    """Refuses oversized bodies early and serves /v1/herd/status."""
+    """Refuses oversized bodies early, serves /v1/herd/status and /v1/herd/agents, runs the gateway."""
 
-    def __init__(self, app: Any, max_bytes: int, started: float) -> None:
+    def __init__(self, app: Any, max_bytes: int, started: float, gateway: Any = None) -> None:
         self.app = app
+        self.gateway = gateway
         self.max_bytes = max_bytes
         self.started = started
         self.ready_seconds: float | None = None
@@ -71,7 +66,7 @@ class HerdMiddleware:
             f"request body is {what}; the limit is {self.max_bytes} bytes. Send less (for images, resize them "
             "or upload them through /v1/files), or start the server with a larger --max-request-bytes"
         )
-        return _json_response(413, {"error": {"message": message, "type": "request_too_large", "code": 413}})
+        return json_messages(413, {"error": {"message": message, "type": "request_too_large", "code": 413}})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -79,15 +74,36 @@ class HerdMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if scope["path"] == "/v1/herd/status":
-            for message in _json_response(200, self.status()):
-                await send(message)
-            return None
+            return await send_json(send, 200, self.status())
+        if scope["path"] == "/v1/herd/agents" and self.gateway is not None:
+            return await send_json(send, 200, {"object": "list", "data": self.gateway.listing()})
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             for message in self._too_large(int(length)):
                 await send(message)
             return None
-        return await self.app(scope, self._capped_receive(receive, send), send)
+        receive = self._capped_receive(receive, send)
+        if self.gateway is not None and scope["method"] == "POST" and scope["path"] in GATEWAY_PATHS:
+            return await self._through_gateway(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _through_gateway(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from herd.errors import HerdError
+
+        raw = await read_body(receive)
+        if raw is None:
+            return None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None  # llama-stack's validation answers malformed JSON
+        if isinstance(body, dict):
+            try:
+                body = await self.gateway.rewrite(scope["path"], body)
+            except HerdError as exc:
+                return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+            raw = json.dumps(body).encode()
+        return await self.app(with_length(scope, len(raw)), replay(raw, receive), send)
 
     def _lifespan_receive(self, receive: Any) -> Any:
         async def wrapped() -> Any:
@@ -146,7 +162,23 @@ def build_app(config_path: Path, max_request_bytes: int, started: float) -> Any:
 
     app = create_app()
     http_errors.install(app)
-    return HerdMiddleware(app, max_request_bytes, started)
+    return HerdMiddleware(app, max_request_bytes, started, _gateway(app, config_path))
+
+
+def _gateway(app: Any, config_path: Path) -> Any:
+    """Agents and the privacy policy; composed models get the inference router they call."""
+    from llama_stack.core.stack import replace_env_vars
+    from llama_stack_api import Api
+
+    from herd.apps.agents.library import load_agents
+    from herd.distribution.gateway import Gateway
+    from herd.distribution.runconfig import load
+
+    router = app.stack.impls[Api.inference]
+    for impl in _inference_providers(app):
+        if hasattr(impl, "bind"):
+            impl.bind(router)
+    return Gateway(replace_env_vars(load(config_path)), load_agents(), app.stack.impls)
 
 
 def serve(config_path: Path, host: str, port: int, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:

@@ -128,21 +128,23 @@ OLLAMA_MODULE = "herd.providers.ollama"
 OLLAMA_TYPE = "remote::herd-ollama"
 
 
-def ollama(embedding_model: str = DEFAULT_EMBEDDING_MODEL) -> dict[str, Any]:
-    """Chat through a local Ollama server (``OLLAMA_URL``), tool calls normalised; embeddings stay embedded."""
+def ollama(
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL, reasoner: str = "llama3.2:3b", vision_model: str = "llama3.2-vision"
+) -> dict[str, Any]:
+    """Chat through a local Ollama server (``OLLAMA_URL``), tool calls normalised; embeddings stay embedded.
+
+    ``compose/vision-composed`` has Ollama's ``vision_model`` read the images for ``reasoner``.
+    """
+    url = "${env.OLLAMA_URL:=http://localhost:11434}/v1"
     providers = [
-        {
-            "provider_id": "ollama",
-            "provider_type": OLLAMA_TYPE,
-            "module": OLLAMA_MODULE,
-            "config": {"base_url": "${env.OLLAMA_URL:=http://localhost:11434}/v1"},
-        },
+        {"provider_id": "ollama", "provider_type": OLLAMA_TYPE, "module": OLLAMA_MODULE, "config": {"base_url": url}},
         {
             "provider_id": "herd",
             "provider_type": EMBEDDED_TYPE,
             "module": EMBEDDED_MODULE,
             "config": {"models": [embedding_model], "preload": [embedding_model]},
         },
+        compose(f"ollama/{reasoner}", {"kind": "ollama", "url": url, "model": vision_model}),
     ]
     return _common("ollama", providers, {"provider_id": "herd", "model_id": embedding_model})
 

@@ -1,0 +1,1 @@
+"""Agent definitions: named agents the server exposes as model ``agent:NAME``."""
