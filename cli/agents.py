@@ -74,9 +74,8 @@ def run_agent(
         if conversation:
             text = f"{_conversation_text(client, conversation, last)}\n\n{prompt}"
         content = [{"type": "input_text", "text": text}, *[_attachment(p) for p in image or []]]
-        stream = client.responses.create(
-            model=f"agent:{name}", input=[{"role": "user", "content": content}], stream=True
-        )
+        message: Any = {"role": "user", "content": content}  # the SDK's TypedDict union is too narrow to spell
+        stream = client.responses.create(model=f"agent:{name}", input=[message], stream=True)
         response = _print_steps(stream)
     except APIConnectionError as exc:
         raise ConfigError(f"no Herd server answers at {url}; start one with `herd run` or fix --url") from exc
