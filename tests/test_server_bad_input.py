@@ -224,7 +224,8 @@ def small_queue_server(herd_server_factory):
     """A tiny-model server that admits two requests at a time (parallel=1, max_queue=1)."""
     config = templates.embedded(chat_model=TINY_MODEL)
     for provider in config["providers"]["inference"]:
-        provider["config"]["max_queue"] = 1
+        if provider["provider_type"] == "inline::herd-embedded":
+            provider["config"]["max_queue"] = 1
     # The config goes through YAML like a hand-edited file would.
     config = yaml.safe_load(yaml.safe_dump(config))
     server = herd_server_factory(config, "herd-small-queue")
