@@ -73,8 +73,11 @@ def _usage(text: str) -> dict[str, int]:
     return {"prompt_tokens": 10, "completion_tokens": len(text), "total_tokens": 10 + len(text)}
 
 
-def _provider(normalise: bool = True, engine: ScriptedEngine | None = None) -> tuple[EmbeddedInference, ScriptedEngine]:
-    provider = EmbeddedInference(EmbeddedInferenceConfig(models=[TINY_MODEL], normalise_tool_calls=normalise))
+def _provider(
+    normalise: bool = True, engine: ScriptedEngine | None = None, tool_prompt: str = "herd"
+) -> tuple[EmbeddedInference, ScriptedEngine]:
+    config = EmbeddedInferenceConfig(models=[TINY_MODEL], normalise_tool_calls=normalise, tool_prompt=tool_prompt)
+    provider = EmbeddedInference(config)
     engine = engine or ScriptedEngine()
     loaded: concurrent.futures.Future[Any] = concurrent.futures.Future()
     loaded.set_result(engine)
@@ -129,9 +132,9 @@ async def test_when_the_retry_fails_too_the_text_comes_back_with_the_reason_logg
 
 async def test_a_good_call_needs_no_retry_and_a_forced_call_gets_none():
     provider, engine = _provider()
-    engine.enqueue('<tool_call>{"name": "get_time", "arguments": {"timezone": "UTC"}}</tool_call>')
+    engine.enqueue('<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>')
     reply = await provider.openai_chat_completion(_params())
-    assert reply.choices[0].message.tool_calls[0].function.name == "get_time"
+    assert reply.choices[0].message.tool_calls[0].function.name == "get_weather"
 
     engine.enqueue('{"name": "get_time", "arguments": {"timez', "length")
     forced = await provider.openai_chat_completion(_params(tool_choice="required", max_tokens=8))
@@ -310,7 +313,7 @@ class NativeEngine(ScriptedEngine):
 
 
 async def test_a_call_the_engine_parsed_itself_is_checked_and_shown_as_text_when_given_up():
-    provider, engine = _provider(engine=NativeEngine())
+    provider, engine = _provider(engine=NativeEngine(), tool_prompt="template")
     engine.enqueue('{"hour": 7}')  # a call to set_alarm, which this request does not declare
     engine.enqueue("not a call")
 

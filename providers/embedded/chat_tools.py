@@ -1,10 +1,12 @@
 """Tools in chat requests to llama.cpp: rewrite the request, then read the reply.
 
 With ``tool_choice`` "required" or a named function, the request carries a JSON
-schema of one call, which llama.cpp enforces while decoding. With "auto", tools go
-to the chat template when it knows them (else into the system prompt), and calls
-written as text are read back, checked against their schemas, and a bad one is
-repaired by one retry constrained to that function (``toolcalls.settle``).
+schema of one call, which llama.cpp enforces while decoding. With "auto", Herd's own
+instructions (``toolcalls.instructions``) go into the system prompt and earlier tool
+turns are written in the same form, or, with ``tool_prompt: template``, tools go to
+the model's chat template when it knows them. Calls written as text are read back,
+checked against their schemas, and a bad one is repaired by one retry constrained to
+that function; guesses and repeats are dropped (``toolcalls.settle``).
 
 With ``normalise_tool_calls`` off, tools and tool_choice go to llama.cpp as given and
 its reply comes back as it read it: the baseline the normaliser is measured against.
@@ -20,15 +22,19 @@ _JSON_FORMATS = ("json_schema", "json_object")
 class ToolPlan:
     """How one chat request uses tools: rewrites the request, then reads the reply."""
 
-    def __init__(self, body: dict[str, Any], native_tools: bool, normalise: bool = True) -> None:
+    def __init__(
+        self, body: dict[str, Any], native_tools: bool, normalise: bool = True, tool_prompt: str = "herd"
+    ) -> None:
         body = dict(body)
         self.original = dict(body)
         self.native_tools = native_tools
+        self.tool_prompt = tool_prompt
+        self.template_prompt = native_tools and tool_prompt == "template"
         self.tools: list[dict[str, Any]] = []
         self.choice = body.get("tool_choice")
         self.forced = self.use_tools = self.json_reply = False
         self.body = body
-        self.answered = toolcalls.answered_calls(body.get("messages") or [])
+        self.history = toolcalls.History.of(body.get("messages") or [], body.get("tools") or [])
         if normalise:
             self._rewrite(body)
 
@@ -38,12 +44,12 @@ class ToolPlan:
         messages = body["messages"]
         self.forced = bool(self.tools) and toolcalls.is_forced(self.choice)
         self.use_tools = bool(self.tools) and self.choice != "none"
-        if not self.native_tools:
+        if not self.template_prompt:
             messages = toolcalls.flatten_tool_turns(messages)
         if self.forced:
             body["json_schema"] = toolcalls.forced_schema(self.tools, self.choice)
             body.pop("response_format", None)
-        if self.use_tools and (self.forced or not self.native_tools):
+        if self.use_tools and (self.forced or not self.template_prompt):
             messages = toolcalls.with_system(messages, toolcalls.instructions(self.tools, self.choice))
         elif self.use_tools:
             body["tools"] = self.tools
@@ -58,7 +64,7 @@ class ToolPlan:
         body = {**self.original, "tool_choice": tool_choice}
         for key in ("stream", "stream_options"):
             body.pop(key, None)
-        return ToolPlan(body, self.native_tools).body
+        return ToolPlan(body, self.native_tools, tool_prompt=self.tool_prompt).body
 
     async def finish(self, result: dict[str, Any], retry: toolcalls.Retry) -> dict[str, Any]:
         """The reply with its calls read and checked; ``retry`` repairs a bad one (not when forced)."""
@@ -66,4 +72,4 @@ class ToolPlan:
         if not self.use_tools:
             return result
         retry_or_none = None if self.forced else retry
-        return await toolcalls.normalise_completion(result, self.tools, retry_or_none, self.json_reply, self.answered)
+        return await toolcalls.normalise_completion(result, self.tools, retry_or_none, self.json_reply, self.history)

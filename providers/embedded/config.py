@@ -1,6 +1,6 @@
 """Configuration of the embedded inference provider."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,6 +42,13 @@ class EmbeddedInferenceConfig(BaseModel):
         description="Read tool calls that a model writes as text (pythonic, JSON, tags, fenced) into `tool_calls`, "
         "check their arguments against the tool's schema and repair a bad call by one constrained retry. "
         "Off: tools go to the chat template and the reply comes back as llama.cpp reads it (for comparison).",
+    )
+
+    tool_prompt: Literal["herd", "template"] = Field(
+        default="herd",
+        description="With tool_choice auto, how tools reach the model: `herd`, Herd's instructions in the system "
+        "prompt (calls as a JSON array; measured best on small models, see bench/tool_calls.py), or `template`, "
+        "the model's own chat template when it has a tool format (e.g. a Llama 3.2 GGUF).",
     )
 
     @model_validator(mode="after")

@@ -113,7 +113,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
 
             async def shape(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Any]:
                 async for chunk in toolcalls.normalise_stream(
-                    chunks, plan.tools, plan.reader(), retry, include_usage, plan.answered
+                    chunks, plan.tools, plan.reader(), retry, include_usage, plan.history
                 ):
                     yield OpenAIChatCompletionChunk.model_validate(chunk)
 
@@ -122,7 +122,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
         return await self._stream(model_id, "chat", start)
 
     def _plan(self, engine: Any, body: dict[str, Any]) -> ToolPlan:
-        return ToolPlan(body, engine.template_supports_tools, self.config.normalise_tool_calls)
+        return ToolPlan(body, engine.template_supports_tools, self.config.normalise_tool_calls, self.config.tool_prompt)
 
     def _retry(self, engine: Any, plan: ToolPlan) -> toolcalls.Retry:
         async def retry(tool_choice: Any) -> dict[str, Any]:

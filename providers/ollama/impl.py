@@ -35,9 +35,9 @@ class HerdOllamaInference(OllamaInferenceAdapter):
         json_reply = _format_type(params) in _JSON_FORMATS
         reply = await super().openai_chat_completion(params)
         retry = self._retry(params, tools)
-        answered = toolcalls.answered_calls([_plain(m) for m in params.messages])
+        history = toolcalls.History.of([_plain(m) for m in params.messages], tools)
         if not params.stream:
-            result = await toolcalls.normalise_completion(_plain(reply), tools, retry, json_reply, answered)
+            result = await toolcalls.normalise_completion(_plain(reply), tools, retry, json_reply, history)
             return OpenAIChatCompletion.model_validate(result)
         include_usage = bool((params.stream_options or {}).get("include_usage"))
         reader = toolcalls.CallReader(tools, json_reply)
@@ -47,7 +47,7 @@ class HerdOllamaInference(OllamaInferenceAdapter):
                 yield _plain(chunk)
 
         async def normalised() -> AsyncIterator[OpenAIChatCompletionChunk]:
-            async for chunk in toolcalls.normalise_stream(chunks(), tools, reader, retry, include_usage, answered):
+            async for chunk in toolcalls.normalise_stream(chunks(), tools, reader, retry, include_usage, history):
                 yield OpenAIChatCompletionChunk.model_validate(chunk)
 
         return normalised()

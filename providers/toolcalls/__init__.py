@@ -17,6 +17,7 @@ from typing import Any
 from .chunks import normalise_stream
 from .completion import normalise_completion
 from .forcing import ToolDict, forced_name, forced_schema, instructions, is_forced, named_choice, tool_names
+from .history import History
 from .normalise import normalise
 from .repair import Outcome, Retry, add_usage, read_forced, settle
 from .repeats import answered_calls
@@ -35,6 +36,7 @@ def extract_calls(text: str, tools: list[ToolDict]) -> tuple[str | None, list[di
 
 __all__ = [
     "CallReader",
+    "History",
     "InvalidCall",
     "Normalised",
     "Outcome",

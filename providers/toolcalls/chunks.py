@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .forcing import ToolDict
+from .history import History
 from .repair import Retry, add_usage, settle
-from .repeats import Key
 from .stream import CallReader
 
 Chunk = dict[str, Any]
@@ -24,7 +24,7 @@ async def normalise_stream(
     reader: CallReader,
     retry: Retry | None,
     include_usage: bool,
-    answered: set[Key] | None = None,
+    history: History | None = None,
 ) -> AsyncIterator[Chunk]:
     state = _Stream()
     async for chunk in chunks:
@@ -32,7 +32,7 @@ async def normalise_stream(
             yield out
     rest = reader.finish(list(state.native.values()))
     assert reader.result is not None
-    outcome = await settle(reader.result, tools, retry, state.finish, answered)
+    outcome = await settle(reader.result, tools, retry, state.finish, history)
     text = rest
     if outcome.answer:
         text = outcome.content or ""

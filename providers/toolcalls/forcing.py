@@ -69,6 +69,20 @@ def instructions(tools: list[ToolDict], tool_choice: Any) -> str:
     elif tool_choice == "required":
         lines.append("Call one of these functions now.")
     else:
-        lines.append("To call a function, reply only with a JSON object on one line:")
+        return "\n".join([*lines, *_AUTO])
     lines.append('{"name": <function name>, "arguments": <object of arguments>}')
     return "\n".join(lines)
+
+
+# With tool_choice "auto". Measured on the default 1.5B model (bench/tool_calls.py), a
+# JSON array makes it write one call per thing asked where a single object made it
+# stop after the first, and the last line cuts down the optional values it invents.
+_AUTO = (
+    "",
+    "First decide whether the request needs one of these functions. If it does not (a greeting, thanks, general "
+    "knowledge, code to write, arithmetic you can do yourself, or a question the conversation already answers), "
+    "reply in plain text and do not mention the functions.",
+    "If it does, reply with only a JSON array that holds one call for each thing the user asks for:",
+    '[{"name": <function name>, "arguments": <object of arguments>}]',
+    "Use only values the user gave; leave out optional arguments the user did not mention.",
+)

@@ -14,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .forcing import ToolDict, named_choice
+from .forcing import ToolDict, named_choice, tool_names
+from .guesses import is_guess, trim, undeclared_call
+from .history import History
 from .normalise import normalise
-from .repeats import Key, new_calls
+from .repeats import new_calls
 from .types import InvalidCall, Normalised
 
 log = logging.getLogger("herd.toolcalls")
@@ -44,9 +46,13 @@ async def settle(
     tools: list[ToolDict],
     retry: Retry | None,
     finish_reason: str | None,
-    answered: set[Key] | None = None,
+    history: History | None = None,
 ) -> Outcome:
-    """What the reply comes to; ``answered`` holds the calls whose results the conversation has."""
+    """What the reply comes to, given what the conversation before it says (``history``).
+
+    Without ``retry`` (a forced call), calls are only checked and trimmed: the
+    request demands a call, so none is dropped.
+    """
     usage = None
     written = found.text.strip() or "\n".join(i.arguments for i in found.invalid)  # the engine's own calls had no text
     if found.invalid and retry is not None:
@@ -63,18 +69,41 @@ async def settle(
         log.warning("tool calls given up, the reply goes out as text: %s", "; ".join(reasons))
         finish = "length" if finish_reason == "length" else "stop"
         return Outcome(written or None, [], finish, usage, reasons)
-    if found.calls and answered and retry is not None:
-        fresh = new_calls(found.calls, answered)
-        if not fresh:
-            return await _answer_without_tools(found, retry, usage)
-        found = replace(found, calls=fresh)
+    if history is not None:
+        found = replace(found, calls=[_trimmed(c, history) for c in found.calls])
+    if history is not None and retry is not None:
+        kept = _worth_running(found.calls, history)
+        stray = None if found.calls else undeclared_call(found.text, tool_names(tools))
+        if (found.calls and not kept) or stray:
+            why = f"the model called '{stray}', which is not declared" if stray else "no call is worth running"
+            return await _answer_without_tools(found, retry, usage, why)
+        found = replace(found, calls=kept)
     if found.calls:
         return Outcome(found.content, found.calls, "tool_calls", usage)
     return Outcome(found.content, [], finish_reason or "stop", usage)
 
 
-async def _answer_without_tools(found: Normalised, retry: Retry, usage: dict[str, Any] | None) -> Outcome:
-    log.info("the model repeated calls it has the results of; asking for the answer with tools off")
+def _trimmed(call: dict[str, Any], history: History) -> dict[str, Any]:
+    name = call["function"]["name"]
+    arguments = trim(json.loads(call["function"]["arguments"]), history.schemas.get(name), history)
+    return {**call, "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}}
+
+
+def _worth_running(calls: list[dict[str, Any]], history: History) -> list[dict[str, Any]]:
+    """The calls left once repeats of answered calls and guesses are dropped (see ``repeats``, ``guesses``)."""
+    fresh = new_calls(calls, history.answered, history.schemas)
+    kept = []
+    for call in fresh:
+        name = call["function"]["name"]
+        if is_guess(json.loads(call["function"]["arguments"]), history.schemas.get(name), history):
+            log.info("dropped a guessed call: %s(%s)", name, call["function"]["arguments"])
+            continue
+        kept.append(call)
+    return kept
+
+
+async def _answer_without_tools(found: Normalised, retry: Retry, usage: dict[str, Any] | None, why: str) -> Outcome:
+    log.info("%s; asking for the answer with tools off", why)
     reply = await retry("none")
     choice = reply["choices"][0]
     text = (choice.get("message") or {}).get("content") or found.content

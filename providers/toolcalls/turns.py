@@ -26,17 +26,28 @@ def flatten_tool_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for msg in messages:
         if msg.get("role") == "assistant" and msg.get("tool_calls"):
+            # In the form the instructions ask for, arguments as objects: a model shown
+            # them as JSON strings writes its next calls double-encoded.
             calls = [
-                json.dumps({"name": c["function"]["name"], "arguments": c["function"]["arguments"]})
+                {"name": c["function"]["name"], "arguments": _parsed(c["function"]["arguments"])}
                 for c in msg["tool_calls"]
             ]
-            text = "\n".join(filter(None, [text_of(msg.get("content")), *calls]))
+            text = "\n".join(filter(None, [text_of(msg.get("content")), json.dumps(calls, ensure_ascii=False)]))
             out.append({"role": "assistant", "content": text})
         elif msg.get("role") == "tool":
             out.append({"role": "user", "content": f"Function result: {text_of(msg.get('content'))}"})
         else:
             out.append(msg)
     return out
+
+
+def _parsed(arguments: Any) -> Any:
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments or "{}")
+        except ValueError:
+            return arguments
+    return arguments
 
 
 def text_of(content: Any) -> str:
