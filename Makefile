@@ -35,6 +35,7 @@ test-fast: install
 
 bench: install
 	$(VENV)/bin/python bench/inference.py
+	$(VENV)/bin/python bench/tool_calls.py
 
 lint: install
 	$(VENV)/bin/ruff check .
