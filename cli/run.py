@@ -23,7 +23,12 @@ def run(
     ] = MAX_REQUEST_BYTES,
     agents: Annotated[
         list[Path] | None,
-        typer.Option("--agents", exists=True, file_okay=False, help="A folder of agent definitions (*.yaml) to serve too; repeatable."),
+        typer.Option(
+            "--agents",
+            exists=True,
+            file_okay=False,
+            help="A folder of agent definitions (*.yaml) to serve too; repeatable.",
+        ),
     ] = None,
 ) -> None:
     """Start the server for a distribution (default: the embedded one in run.yaml)."""
