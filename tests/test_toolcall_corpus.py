@@ -53,6 +53,7 @@ class Case:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     content: str | None = None
     invalid: list[str | None] = field(default_factory=list)  # names of calls that need repair
+    stray: list[str] = field(default_factory=list)  # undeclared functions called in JSON
 
 
 def prose(id: str, text: str) -> Case:
@@ -137,7 +138,7 @@ CORPUS = [
         "json-broken-arguments-string", '{"name": "get_weather", "arguments": "{city: Seoul}"}', invalid=["get_weather"]
     ),
     Case("json-arguments-not-object", '{"name": "get_weather", "arguments": ["Seoul"]}', invalid=["get_weather"]),
-    prose("json-undeclared-function", '{"name": "delete_everything", "arguments": {}}'),
+    Case("json-undeclared-function", '{"name": "delete_everything", "arguments": {}}', stray=["delete_everything"]),
     prose("json-not-a-call", '{"city": "Seoul", "temperature": 21}'),
     # -- llama 3.x python tag ---------------------------------------------------------
     Case(
@@ -178,7 +179,11 @@ CORPUS = [
         invalid=["get_weather"],
     ),
     Case("tag-garbage", "<tool_call>call the weather tool please</tool_call>", invalid=[None]),
-    prose("tag-undeclared-function", '<tool_call>{"name": "rm_rf", "arguments": {"path": "/"}}</tool_call>'),
+    Case(
+        "tag-undeclared-function",
+        '<tool_call>{"name": "rm_rf", "arguments": {"path": "/"}}</tool_call>',
+        stray=["rm_rf"],
+    ),
     # -- fenced blocks -----------------------------------------------------------------
     Case("fence-json", '```json\n{"name": "get_weather", "arguments": {"city": "Seoul"}}\n```', [SEOUL]),
     Case("fence-plain", '```\n{"name": "get_weather", "arguments": {"city": "Seoul"}}\n```', [SEOUL]),
@@ -241,12 +246,12 @@ CORPUS = [
 
 def _result(found: toolcalls.Normalised) -> tuple[Any, ...]:
     calls = [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in found.calls]
-    return found.content, calls, [i.name for i in found.invalid]
+    return found.content, calls, [i.name for i in found.invalid], found.stray
 
 
 def _expected(case: Case) -> tuple[Any, ...]:
-    content = case.content if case.content is not None or not (case.calls or case.invalid) else None
-    return content, case.calls, case.invalid
+    content = case.content if case.content is not None or not (case.calls or case.invalid or case.stray) else None
+    return content, case.calls, case.invalid, case.stray
 
 
 def _streamed(parts: list[str]) -> tuple[toolcalls.Normalised, str]:
@@ -307,7 +312,7 @@ def test_text_is_held_from_where_a_call_may_start_until_it_is_decided():
     assert reader.feed('call>{"name": "get_weather", ') == ""
     assert reader.feed('"arguments": {"city": "Seoul"}}</tool_call>') == ""
     assert reader.finish() == ""
-    assert reader.result and _result(reader.result) == ("Let me check.", [SEOUL], [])
+    assert reader.result and _result(reader.result) == ("Let me check.", [SEOUL], [], [])
 
 
 def test_a_fence_that_is_not_a_call_is_released_once_it_closes():
@@ -331,7 +336,7 @@ def test_markers_split_across_chunks(parts):
     reader = toolcalls.CallReader(TOOLS)
     assert [reader.feed(p) for p in parts] == [""] * len(parts)
     assert reader.finish() == ""
-    assert reader.result and _result(reader.result) == (None, [("get_time", {"timezone": "UTC"})], [])
+    assert reader.result and _result(reader.result) == (None, [("get_time", {"timezone": "UTC"})], [], [])
 
 
 def test_a_prefix_of_a_tool_name_that_goes_on_as_prose_is_released():
@@ -362,4 +367,4 @@ def test_calls_the_engine_parsed_itself_are_checked_too():
         {"id": "c", "type": "function", "function": {"name": "launch", "arguments": "{}"}},
     ]
     found = toolcalls.normalise("", TOOLS, native=native)
-    assert _result(found) == (None, [SEOUL], ["set_alarm", None])
+    assert _result(found) == (None, [SEOUL], ["set_alarm", None], [])

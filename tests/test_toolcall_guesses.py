@@ -233,3 +233,24 @@ def test_strictly_a_sentence_or_an_address_must_appear_whole() -> None:
     assert not said.mentions("user@example.com", strict=True)
     assert said.mentions("America/New_York", strict=True) is False
     assert history("a call to New York").mentions("America/New_York", strict=True)
+
+
+async def test_a_streamed_call_to_an_undeclared_function_is_held_back_for_the_answer() -> None:
+    provider, engine = _provider(engine=ScriptedEngine())
+    engine.enqueue('[{"name": "multiply", "arguments": {"a": 17, "b": 23}}]')
+    engine.enqueue("17 times 23 is 391.")
+    question = [{"role": "user", "content": "What is 17 times 23?"}]
+
+    text, calls, finish, _ = await _collect(await provider.openai_chat_completion(_params(question, stream=True)))
+
+    assert (text, calls, finish) == ("17 times 23 is 391.", [], ["stop"])
+
+
+async def test_with_no_way_to_ask_again_an_undeclared_call_stays_as_the_text() -> None:
+    text = '[{"name": "multiply", "arguments": {"a": 17, "b": 23}}]'
+    found = toolcalls.normalise(text, [WEATHER])
+    assert (found.content, found.stray) == (None, ["multiply"])
+
+    outcome = await toolcalls.settle(found, [WEATHER], None, "stop", history("What is 17 times 23?"))
+
+    assert (outcome.content, outcome.calls, outcome.finish_reason) == (text, [], "stop")

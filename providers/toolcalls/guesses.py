@@ -26,7 +26,7 @@ from .history import History
 
 Schema = dict[str, Any]
 _DIGIT = re.compile(r"\d")
-_FENCE = re.compile(r"^```[\w-]*\s*|\s*```$")
+_WRAPPING = re.compile(r"^(?:```[\w-]*|<tool_call>|<\|python_tag\|>)\s*|\s*(?:```|</tool_call>)$")
 
 
 def _free_text(schema: Schema) -> bool:
@@ -96,8 +96,8 @@ def _leaves(value: Any, schema: Schema) -> list[tuple[Any, Schema]]:
 
 
 def undeclared_call(text: str, declared: list[str]) -> str | None:
-    """The function name when a whole reply is a JSON call to a function nobody declared."""
-    body = _FENCE.sub("", text.strip())
+    """The function name when ``text`` (fenced or tagged, or bare) is a JSON call to a function nobody declared."""
+    body = _WRAPPING.sub("", text.strip())
     try:
         found = json.loads(body)
     except ValueError:

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .forcing import ToolDict, tool_names
+from .guesses import undeclared_call
 from .parse import read_piece
 from .scan import Piece, cut
 from .turns import make_call
@@ -39,7 +40,12 @@ def normalise(text: str, tools: list[ToolDict], json_reply: bool = False, native
 
 
 def read(piece: Piece, catalog: Catalog) -> Reading:
-    return piece, None if piece.kind == "text" else read_piece(piece, catalog.params, catalog.json_reply)
+    if piece.kind == "text":
+        return piece, None
+    found = read_piece(piece, catalog.params, catalog.json_reply)
+    if found is None and not catalog.json_reply and undeclared_call(piece.raw, catalog.names):
+        return piece, []  # a call, though to nothing declared: not prose
+    return piece, found
 
 
 def assemble(readings: Iterable[Reading], catalog: Catalog, text: str, native: Iterable[Any] = ()) -> Normalised:
@@ -47,17 +53,20 @@ def assemble(readings: Iterable[Reading], catalog: Catalog, text: str, native: I
     prose: list[str] = []
     calls: list[dict[str, Any]] = []
     invalid: list[InvalidCall] = []
+    stray: list[str] = []
     for piece, found in readings:
         if found is None:
             prose.append(piece.raw)
+        elif not found:
+            stray.append(undeclared_call(piece.raw, catalog.names) or "")
         for candidate in found or []:
             _sort(candidate, catalog, calls, invalid)
     for call in native:
         _sort(_from_native(call), catalog, calls, invalid)
     content = "".join(prose).lstrip()
-    if calls or invalid:
+    if calls or invalid or stray:
         content = content.rstrip()
-    return Normalised(content or None, calls, invalid, text)
+    return Normalised(content or None, calls, invalid, text, stray)
 
 
 def _sort(candidate: Candidate, catalog: Catalog, calls: list[dict[str, Any]], invalid: list[InvalidCall]) -> None:

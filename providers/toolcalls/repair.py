@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .forcing import ToolDict, named_choice, tool_names
-from .guesses import is_guess, trim, undeclared_call
+from .forcing import ToolDict, named_choice
+from .guesses import is_guess, trim
 from .history import History
 from .normalise import normalise
 from .repeats import new_calls
@@ -73,11 +73,14 @@ async def settle(
         found = replace(found, calls=[_trimmed(c, history) for c in found.calls])
     if history is not None and retry is not None:
         kept = _worth_running(found.calls, history)
-        stray = None if found.calls else undeclared_call(found.text, tool_names(tools))
-        if (found.calls and not kept) or stray:
-            why = f"the model called '{stray}', which is not declared" if stray else "no call is worth running"
+        if (found.calls and not kept) or (found.stray and not found.calls):
+            why = (
+                f"the model called {found.stray}, which are not declared" if found.stray else "no call is worth running"
+            )
             return await _answer_without_tools(found, retry, usage, why)
         found = replace(found, calls=kept)
+    elif found.stray and not found.calls:  # no way to ask again: the text as written is all there is
+        found = replace(found, content=found.text.strip() or None)
     if found.calls:
         return Outcome(found.content, found.calls, "tool_calls", usage)
     return Outcome(found.content, [], finish_reason or "stop", usage)

@@ -29,10 +29,13 @@ class Normalised:
 
     ``content`` is the prose around the calls (None when there is none); ``calls`` are
     OpenAI-shaped tool calls whose arguments fit their schema; ``invalid`` the calls
-    that do not; ``text`` the reply exactly as the model wrote it.
+    that do not; ``text`` the reply exactly as the model wrote it; ``stray`` the names
+    of undeclared functions the reply calls in JSON (held out of ``content``: a call
+    written out is no answer).
     """
 
     content: str | None
     calls: list[dict[str, Any]] = field(default_factory=list)
     invalid: list[InvalidCall] = field(default_factory=list)
     text: str = ""
+    stray: list[str] = field(default_factory=list)
