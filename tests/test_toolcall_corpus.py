@@ -138,6 +138,13 @@ CORPUS = [
         "json-broken-arguments-string", '{"name": "get_weather", "arguments": "{city: Seoul}"}', invalid=["get_weather"]
     ),
     Case("json-arguments-not-object", '{"name": "get_weather", "arguments": ["Seoul"]}', invalid=["get_weather"]),
+    Case("json-name-arguments-pair", '["get_weather", {"city": "Seoul"}]', [SEOUL]),
+    Case(
+        "json-list-of-pairs",
+        '[["get_weather", {"city": "Seoul"}], ["get_time", {"timezone": "Asia/Seoul"}]]',
+        [SEOUL, ("get_time", {"timezone": "Asia/Seoul"})],
+    ),
+    prose("json-pair-of-strings", '["get_weather", "Seoul"]'),
     Case("json-undeclared-function", '{"name": "delete_everything", "arguments": {}}', stray=["delete_everything"]),
     prose("json-not-a-call", '{"city": "Seoul", "temperature": 21}'),
     # -- llama 3.x python tag ---------------------------------------------------------

@@ -71,8 +71,29 @@ def test_tool_turns_are_flattened_for_templates_without_a_tool_role():
     ]
     flat = toolcalls.flatten_tool_turns(messages)
     assert [m["role"] for m in flat] == ["user", "assistant", "user"]
-    assert "get_weather" in flat[1]["content"]
-    assert flat[2]["content"] == "Function result: sunny"
+    assert json.loads(flat[1]["content"]) == [{"name": "get_weather", "arguments": {"city": "Seoul"}}]
+    assert flat[2]["content"] == 'Function results:\nget_weather: sunny\nUse them to answer "weather?".'
+
+
+def test_one_round_of_results_is_one_turn_and_a_long_request_is_not_quoted():
+    first, second = toolcalls.make_call("get_weather", {"city": "Seoul"}), toolcalls.make_call("get_time", {})
+    request = "Tell me everything about Seoul. " * 20
+    messages = [
+        {"role": "user", "content": request},
+        {"role": "assistant", "content": "Checking.", "tool_calls": [first, second]},
+        {"role": "tool", "tool_call_id": first["id"], "content": "sunny"},
+        {"role": "tool", "tool_call_id": second["id"], "content": "09:00"},
+        {"role": "assistant", "content": "Sunny, 9 am."},
+    ]
+    flat = toolcalls.flatten_tool_turns(messages)
+    assert [m["role"] for m in flat] == ["user", "assistant", "user", "assistant"]
+    assert flat[1]["content"].startswith("Checking.\n[")
+    assert flat[2]["content"].splitlines() == [
+        "Function results:",
+        "get_weather: sunny",
+        "get_time: 09:00",
+        "Use them to answer my request above.",
+    ]
 
 
 def test_instructions_name_the_forced_function():

@@ -2,7 +2,8 @@
 
 JSON shapes read: ``{"name", "arguments"|"parameters"}`` (arguments possibly a JSON
 string, or given flat beside the name), ``{"function": {...}}`` with or without
-``"type": "function"``, ``{"tool_calls": [...]}``, a list of these, several in a row
+``"type": "function"``, ``{"tool_calls": [...]}``, a ``["name", {arguments}]`` pair,
+a list of these, several in a row
 (JSON lines), and Qwen's doubled braces ``{{...}}``. Pythonic calls are read in
 ``pythonic.py``. A piece that names an undeclared function is not a call; a broken
 one that names a declared function is a call that needs repair.
@@ -60,13 +61,20 @@ def read_json(body: str, params: Mapping[str, Any]) -> list[Candidate] | None:
     if values is None:
         return None
     items: list[Any] = []
-    for value in values:
+    for value in map(_pair, values):
         items.extend(value if isinstance(value, list) else [value])
-    items = [c for item in items for c in (item.get("tool_calls") if _is_wrapper(item) else [item])]
+    items = [c for item in map(_pair, items) for c in (item.get("tool_calls") if _is_wrapper(item) else [item])]
     candidates = [_candidate(item, params) for item in items]
     if not candidates or any(c is None for c in candidates):
         return None
     return [c for c in candidates if c is not None]
+
+
+def _pair(item: Any) -> Any:
+    """``["name", {arguments}]``, as a model shown a JSON array of calls sometimes writes one, as a call object."""
+    if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict):
+        return {"name": item[0], "arguments": item[1]}
+    return item
 
 
 def _is_wrapper(item: Any) -> bool:
