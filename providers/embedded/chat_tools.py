@@ -34,7 +34,7 @@ class ToolPlan:
         self.choice = body.get("tool_choice")
         self.forced = self.use_tools = self.json_reply = False
         self.body = body
-        self.history = toolcalls.History.of(body.get("messages") or [], body.get("tools") or [])
+        self.history: toolcalls.History | None = None  # read only when the reply's calls are checked
         if normalise:
             self._rewrite(body)
 
@@ -44,6 +44,8 @@ class ToolPlan:
         messages = body["messages"]
         self.forced = bool(self.tools) and toolcalls.is_forced(self.choice)
         self.use_tools = bool(self.tools) and self.choice != "none"
+        if self.use_tools:
+            self.history = toolcalls.History.of(messages, self.tools)
         if not self.template_prompt:
             messages = toolcalls.flatten_tool_turns(messages)
         if self.forced:

@@ -76,7 +76,8 @@ def instructions(tools: list[ToolDict], tool_choice: Any) -> str:
 
 # With tool_choice "auto". Measured on the default 1.5B model (bench/tool_calls.py), a
 # JSON array makes it write one call per thing asked where a single object made it
-# stop after the first, and the last line cuts down the optional values it invents.
+# stop after the first. It still invents optional values at times despite the last
+# line; ``guesses.trim`` drops those.
 _AUTO = (
     "",
     "First decide whether the request needs one of these functions. If it does not (a greeting, thanks, general "
