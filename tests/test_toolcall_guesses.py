@@ -254,3 +254,25 @@ async def test_with_no_way_to_ask_again_an_undeclared_call_stays_as_the_text() -
     outcome = await toolcalls.settle(found, [WEATHER], None, "stop", history("What is 17 times 23?"))
 
     assert (outcome.content, outcome.calls, outcome.finish_reason) == (text, [], "stop")
+
+
+async def test_with_drop_guesses_off_the_models_calls_go_out_as_written() -> None:
+    from herd.providers.embedded.config import EmbeddedInferenceConfig
+
+    provider, engine = _provider(engine=ScriptedEngine())
+    provider.config = EmbeddedInferenceConfig(models=[TINY_MODEL], drop_guesses=False)
+    engine.enqueue('[{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}]')
+
+    reply = await provider.openai_chat_completion(_params(GREETING))
+
+    [call] = reply.choices[0].message.tool_calls
+    assert json.loads(call.function.arguments) == {"city": "Paris", "unit": "celsius"}
+    assert len(engine.requests) == 1
+
+
+def test_the_ollama_provider_takes_the_same_switch() -> None:
+    from herd.providers.ollama.config import HerdOllamaConfig
+
+    assert HerdOllamaConfig(base_url="http://127.0.0.1:11434/v1", drop_guesses=False).drop_guesses is False
+    with pytest.raises(ValueError, match="drop_guesses"):
+        HerdOllamaConfig(base_url="http://127.0.0.1:11434/v1", drop_guesses="sometimes")

@@ -23,12 +23,18 @@ class ToolPlan:
     """How one chat request uses tools: rewrites the request, then reads the reply."""
 
     def __init__(
-        self, body: dict[str, Any], native_tools: bool, normalise: bool = True, tool_prompt: str = "herd"
+        self,
+        body: dict[str, Any],
+        native_tools: bool,
+        normalise: bool = True,
+        tool_prompt: str = "herd",
+        drop_guesses: bool = True,
     ) -> None:
         body = dict(body)
         self.original = dict(body)
         self.native_tools = native_tools
         self.tool_prompt = tool_prompt
+        self.drop_guesses = drop_guesses
         self.template_prompt = native_tools and tool_prompt == "template"
         self.tools: list[dict[str, Any]] = []
         self.choice = body.get("tool_choice")
@@ -45,7 +51,7 @@ class ToolPlan:
         self.forced = bool(self.tools) and toolcalls.is_forced(self.choice)
         self.use_tools = bool(self.tools) and self.choice != "none"
         if self.use_tools:
-            self.history = toolcalls.History.of(messages, self.tools)
+            self.history = toolcalls.History.of(messages, self.tools, self.drop_guesses)
         if not self.template_prompt:
             messages = toolcalls.flatten_tool_turns(messages)
         if self.forced:
@@ -66,7 +72,7 @@ class ToolPlan:
         body = {**self.original, "tool_choice": tool_choice}
         for key in ("stream", "stream_options"):
             body.pop(key, None)
-        return ToolPlan(body, self.native_tools, tool_prompt=self.tool_prompt).body
+        return ToolPlan(body, self.native_tools, tool_prompt=self.tool_prompt, drop_guesses=self.drop_guesses).body
 
     async def finish(self, result: dict[str, Any], retry: toolcalls.Retry) -> dict[str, Any]:
         """The reply with its calls read and checked; ``retry`` repairs a bad one (not when forced)."""

@@ -51,6 +51,13 @@ class EmbeddedInferenceConfig(BaseModel):
         "the model's own chat template when it has a tool format (e.g. a Llama 3.2 GGUF).",
     )
 
+    drop_guesses: bool = Field(
+        default=True,
+        description="With tool_choice auto, drop what a small model invents: optional free-text arguments that are "
+        "empty or that the conversation never mentions, and calls none of whose values it mentions (then the model "
+        "is asked once more, tools off, for its answer). See herd/providers/toolcalls/guesses.py.",
+    )
+
     @model_validator(mode="after")
     def _known_models(self) -> "EmbeddedInferenceConfig":
         from herd.distribution.catalog import get_model

@@ -122,7 +122,10 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
         return await self._stream(model_id, "chat", start)
 
     def _plan(self, engine: Any, body: dict[str, Any]) -> ToolPlan:
-        return ToolPlan(body, engine.template_supports_tools, self.config.normalise_tool_calls, self.config.tool_prompt)
+        config = self.config
+        return ToolPlan(
+            body, engine.template_supports_tools, config.normalise_tool_calls, config.tool_prompt, config.drop_guesses
+        )
 
     def _retry(self, engine: Any, plan: ToolPlan) -> toolcalls.Retry:
         async def retry(tool_choice: Any) -> dict[str, Any]:

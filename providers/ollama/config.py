@@ -17,6 +17,12 @@ class HerdOllamaConfig(OllamaImplConfig):
         "check their arguments against the tool's schema and repair a bad call by one retry constrained by "
         "Ollama's JSON-schema output. Off: replies come back as Ollama gives them.",
     )
+    drop_guesses: bool = Field(
+        default=True,
+        description="With tool_choice auto, drop what a small model invents: optional free-text arguments that are "
+        "empty or that the conversation never mentions, and calls none of whose values it mentions (then the model "
+        "is asked once more, tools off, for its answer). See herd/providers/toolcalls/guesses.py.",
+    )
 
     @classmethod
     def sample_run_config(cls, base_url: str = "http://localhost:11434/v1", **kwargs: Any) -> dict[str, Any]:

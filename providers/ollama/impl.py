@@ -35,7 +35,7 @@ class HerdOllamaInference(OllamaInferenceAdapter):
         json_reply = _format_type(params) in _JSON_FORMATS
         reply = await super().openai_chat_completion(params)
         retry = self._retry(params, tools)
-        history = toolcalls.History.of([_plain(m) for m in params.messages], tools)
+        history = toolcalls.History.of([_plain(m) for m in params.messages], tools, self.config.drop_guesses)
         if not params.stream:
             result = await toolcalls.normalise_completion(_plain(reply), tools, retry, json_reply, history)
             return OpenAIChatCompletion.model_validate(result)

@@ -26,9 +26,12 @@ class History:
     text: str  # every message's text, lower-cased
     words: frozenset[str]
     numbers: frozenset[float]
+    judge_guesses: bool = True  # whether ``settle`` drops guessed values and calls (``guesses``)
 
     @classmethod
-    def of(cls, messages: list[dict[str, Any]], tools: Sequence[ToolDict] = ()) -> "History":
+    def of(
+        cls, messages: list[dict[str, Any]], tools: Sequence[ToolDict] = (), judge_guesses: bool = True
+    ) -> "History":
         schemas = {
             t["function"]["name"]: t["function"].get("parameters") or {} for t in tools if t.get("type") == "function"
         }
@@ -44,7 +47,7 @@ class History:
             except ValueError:
                 continue
         answered = frozenset(answered_calls(messages, schemas))
-        return cls(answered, schemas, text, frozenset(_WORD.findall(text)), frozenset(numbers))
+        return cls(answered, schemas, text, frozenset(_WORD.findall(text)), frozenset(numbers), judge_guesses)
 
     def mentions(self, value: Any, strict: bool = False) -> bool:
         """Whether a call's argument value comes from the conversation.

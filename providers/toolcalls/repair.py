@@ -69,7 +69,7 @@ async def settle(
         log.warning("tool calls given up, the reply goes out as text: %s", "; ".join(reasons))
         finish = "length" if finish_reason == "length" else "stop"
         return Outcome(written or None, [], finish, usage, reasons)
-    if history is not None:
+    if history is not None and history.judge_guesses:
         found = replace(found, calls=[_trimmed(c, history) for c in found.calls])
     if history is not None and retry is not None:
         kept = _worth_running(found.calls, history)
@@ -98,7 +98,8 @@ def _worth_running(calls: list[dict[str, Any]], history: History) -> list[dict[s
     kept = []
     for call in fresh:
         name = call["function"]["name"]
-        if is_guess(json.loads(call["function"]["arguments"]), history.schemas.get(name), history):
+        arguments = json.loads(call["function"]["arguments"])
+        if history.judge_guesses and is_guess(arguments, history.schemas.get(name), history):
             log.info("dropped a guessed call: %s(%s)", name, call["function"]["arguments"])
             continue
         kept.append(call)
