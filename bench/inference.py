@@ -16,30 +16,22 @@ import argparse
 import functools
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+# Run as a script, this folder is on sys.path; the launcher is a plain module beside it.
+from launch import Launched
+
 from herd.distribution.catalog import get_model
-from herd.distribution.runconfig import render
 from herd.distribution.templates import embedded
 from herd.distribution.weights import prepare
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 CTX = 8192
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Direct:
@@ -82,44 +74,14 @@ def _rates(start: float, marks: list[float]) -> tuple[float, float]:
     return ttft, decode
 
 
-class HerdServer:
+class HerdServer(Launched):
     def __init__(self, model_id: str, home: Path) -> None:
-        self.port = free_port()
-        config = home / "run.yaml"
-        config.write_text(render("embedded", embedded(chat_model=model_id, context_length=CTX)))
-        env = {**os.environ, "HERD_HOME": str(home)}
-        herd = Path(sys.executable).with_name("herd")
-        self.started = time.perf_counter()
-        self.log = open(home / "server.log", "wb")  # noqa: SIM115  # closed in stop()
-        self.proc = subprocess.Popen(
-            [str(herd), "run", str(config), "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(embedded(chat_model=model_id, context_length=CTX), home)
         # One keep-alive client: building an httpx client per request costs milliseconds
         # (an SSL context) that would be billed to the server's time to first token.
         self.http = httpx.Client(base_url=self.url, timeout=600)
-        self.healthy_after = self._wait("/v1/health", lambda r: r.status_code == 200)
-        self.status = self._wait_loaded(model_id)
-
-    def _wait(self, path: str, ok, timeout: float = 120) -> float:
-        while time.perf_counter() - self.started < timeout:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited; see {self.log.name}")
-            try:
-                if ok(httpx.get(self.url + path, timeout=1)):
-                    return time.perf_counter() - self.started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.02)
-        raise SystemExit(f"server not ready after {timeout} s; see {self.log.name}")
-
-    def _wait_loaded(self, model_id: str) -> dict:
-        self._wait("/v1/herd/status", lambda r: model_id in r.json().get("models_loaded", {}))
-        return httpx.get(self.url + "/v1/herd/status").json()
+        self.healthy_after = self.wait("/v1/health", lambda r: r.status_code == 200, timeout=120)
+        self.status = self.wait_loaded(model_id, timeout=120)
 
     def stream(self, messages: list[dict], tokens: int, **extra) -> tuple[float, float, str]:
         body = {"model": self.model_ref, "messages": messages, "max_tokens": tokens, "temperature": 0, "seed": 7}
@@ -145,14 +107,6 @@ class HerdServer:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
-
-    def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
 
 
 def conversation(server: HerdServer, turns: int, cache: bool) -> list[float]:

@@ -26,10 +26,6 @@ Target (issue): accuracy with normalisation on >= 0.90, and >= 25 points above o
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -37,14 +33,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 
-# Run as a script, this folder is on sys.path; the cases are a plain module beside it.
+# Run as a script, this folder is on sys.path; the cases and the launcher are plain modules beside it.
+from launch import Launched
 from tool_cases import CASES, Case
 
 from herd.distribution.catalog import DEFAULT_CHAT_MODEL, get_model
-from herd.distribution.runconfig import render
 from herd.distribution.templates import EMBEDDED_TYPE, embedded
 from herd.distribution.weights import prepare
 
@@ -57,66 +52,18 @@ TEXT_CALL_MARKS = ("<tool_call>", "```", '"name"', "<|python_tag|>", "<function"
 # -- server ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``herd run`` on a free port with its own HERD_HOME, whose ``models`` links to the joined weights."""
+class Server(Launched):
+    """The embedded distribution with normalisation on or off, in its own HERD_HOME linked to the joined weights."""
 
     def __init__(self, model_id: str, normalise: bool, models_dir: Path) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix=f"herd-toolbench-{'on' if normalise else 'off'}-"))
-        (self.home / "models").symlink_to(models_dir, target_is_directory=True)
+        home = Path(tempfile.mkdtemp(prefix=f"herd-toolbench-{'on' if normalise else 'off'}-"))
+        (home / "models").symlink_to(models_dir, target_is_directory=True)
         config = embedded(chat_model=model_id)
         provider = next(p for p in config["providers"]["inference"] if p["provider_type"] == EMBEDDED_TYPE)["config"]
         provider["preload"] = [model_id]  # the embedder is never used here
         provider["normalise_tool_calls"] = normalise
-        path = self.home / "run.yaml"
-        path.write_text(render("embedded", config))
-        self.url = f"http://127.0.0.1:{free_port()}"
-        env = {**os.environ, "HERD_HOME": str(self.home)}
-        env.pop("LLAMA_STACK_CONFIG", None)
-        self.log_path = self.home / "server.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [str(Path(sys.executable).with_name("herd")), "run", str(path), "--port", self.url.rsplit(":", 1)[1]],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            self._wait_loaded(model_id)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_loaded(self, model_id: str, timeout: float = 240) -> None:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"herd server exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                status = httpx.get(self.url + "/v1/herd/status", timeout=2)
-                if status.status_code == 200 and model_id in status.json().get("models_loaded", {}):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise SystemExit(f"herd server had not loaded {model_id} after {timeout:.0f} s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(15)
+        super().__init__(config, home)
+        self.wait_loaded(model_id, timeout=240)
 
 
 # -- scoring -----------------------------------------------------------------
