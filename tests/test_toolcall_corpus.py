@@ -145,6 +145,8 @@ CORPUS = [
         [SEOUL, ("get_time", {"timezone": "Asia/Seoul"})],
     ),
     prose("json-pair-of-strings", '["get_weather", "Seoul"]'),
+    # The candidate ends at the first "]"; the stray "}" after it stays as prose.
+    Case("json-pair-broken", '["get_weather", {"city": "YourCity"]}', content="}", invalid=["get_weather"]),
     Case("json-undeclared-function", '{"name": "delete_everything", "arguments": {}}', stray=["delete_everything"]),
     prose("json-not-a-call", '{"city": "Seoul", "temperature": 21}'),
     # -- llama 3.x python tag ---------------------------------------------------------

@@ -276,3 +276,16 @@ def test_the_ollama_provider_takes_the_same_switch() -> None:
     assert HerdOllamaConfig(base_url="http://127.0.0.1:11434/v1", drop_guesses=False).drop_guesses is False
     with pytest.raises(ValueError, match="drop_guesses"):
         HerdOllamaConfig(base_url="http://127.0.0.1:11434/v1", drop_guesses="sometimes")
+
+
+async def test_a_broken_pair_is_repaired_then_dropped_as_a_guess() -> None:
+    provider, engine = _provider(engine=ScriptedEngine())
+    engine.enqueue('["get_weather", {"city": "YourCity"]}')
+    engine.enqueue('{"name": "get_weather", "arguments": {"city": "YourCity"}}')  # the constrained retry
+    engine.enqueue(ANSWER)  # asked again with tools off
+
+    reply = await provider.openai_chat_completion(_params(GREETING))
+
+    choice = reply.choices[0]
+    assert (choice.finish_reason, choice.message.content, choice.message.tool_calls) == ("stop", ANSWER, None)
+    assert engine.requests[1]["json_schema"]["properties"]["name"] == {"const": "get_weather"}

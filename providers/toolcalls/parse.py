@@ -23,6 +23,7 @@ _LANG = re.compile(r"[\w+.-]*")
 _END_TOKENS = ("<|eom_id|>", "<|eot_id|>")
 _JSON_NAME = re.compile(r'"name"\s*:\s*"([^"]+)"')
 _CALL_NAME = re.compile(r"^\W*([A-Za-z_]\w*)\s*\(")
+_PAIR_NAME = re.compile(r'^\[\s*"([A-Za-z_]\w*)"\s*,')
 _SKIP = re.compile(r"[\s,;]*")
 
 
@@ -127,7 +128,7 @@ def _candidate(item: Any, params: Mapping[str, Any]) -> Candidate | None:
 
 def _broken(body: str, params: Mapping[str, Any], marked: bool) -> list[Candidate] | None:
     """A piece that is not a readable call: one to repair if it is broken and names a declared function."""
-    match = _JSON_NAME.search(body) or _CALL_NAME.match(body)
+    match = _JSON_NAME.search(body) or _CALL_NAME.match(body) or _PAIR_NAME.match(body)
     if match and match.group(1) not in params:
         return None
     name = match.group(1) if match else None
