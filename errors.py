@@ -7,6 +7,7 @@
     │   └── ContextOverflow (400)  prompt or max_tokens beyond the context window
     ├── PolicyRefused (403)        the privacy policy forbids sending this request where it would go
     ├── ServerBusy (503)           the request queue is full; retry later
+    ├── StoreUnavailable (503)     the vector store backend (a Chroma server) cannot be reached
     └── EngineFailure (500)        the inference engine failed while serving
 
 llama-stack's server turns any exception carrying an integer ``status_code`` into an
@@ -41,6 +42,10 @@ class PolicyRefused(HerdError):
 
 
 class ServerBusy(HerdError):
+    status_code = 503
+
+
+class StoreUnavailable(HerdError):
     status_code = 503
 
 

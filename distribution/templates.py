@@ -15,6 +15,8 @@ from herd.distribution.catalog import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODE
 EMBEDDED_MODULE = "herd.providers.embedded"
 EMBEDDED_TYPE = "inline::herd-embedded"
 COMPOSE_MODULE = "herd.providers.compose"
+CHROMA_MODULE = "herd.providers.chroma"
+CHROMA_TYPE = "inline::herd-chroma"
 COMPOSE_TYPE = "inline::herd-compose"
 VISION_MODEL = "vision-composed"
 
@@ -23,7 +25,20 @@ def _state(distro: str) -> str:
     return "${env.HERD_HOME:=~/.herd}/" + distro
 
 
-def _common(distro: str, inference: list[dict[str, Any]], embedding: dict[str, str] | None) -> dict[str, Any]:
+def chroma_store(distro: str, url: str | None = None) -> dict[str, Any]:
+    """Herd's chromadb vector stores: embedded under the distribution's state folder, or a Chroma server."""
+    where = {"url": url} if url else {"path": f"{_state(distro)}/chroma"}
+    return {
+        "provider_id": "chroma",
+        "provider_type": CHROMA_TYPE,
+        "module": CHROMA_MODULE,
+        "config": {**where, "persistence": {"namespace": "vector_io::herd-chroma", "backend": "kv_default"}},
+    }
+
+
+def _common(
+    distro: str, inference: list[dict[str, Any]], embedding: dict[str, str] | None, chroma_url: str | None = None
+) -> dict[str, Any]:
     """Everything but inference: files, vector stores, responses, conversations, tools, sqlite storage."""
     state = _state(distro)
     config: dict[str, Any] = {
@@ -32,16 +47,7 @@ def _common(distro: str, inference: list[dict[str, Any]], embedding: dict[str, s
         "apis": ["files", "inference", "responses", "tool_runtime", "vector_io"],
         "providers": {
             "inference": inference,
-            "vector_io": [
-                {
-                    "provider_id": "sqlite-vec",
-                    "provider_type": "inline::sqlite-vec",
-                    "config": {
-                        "db_path": f"{state}/sqlite_vec.db",
-                        "persistence": {"namespace": "vector_io::sqlite_vec", "backend": "kv_default"},
-                    },
-                }
-            ],
+            "vector_io": [chroma_store(distro, chroma_url)],
             "files": [
                 {
                     "provider_id": "builtin-files",
@@ -86,7 +92,7 @@ def _common(distro: str, inference: list[dict[str, Any]], embedding: dict[str, s
         "server": {"port": 8321},
     }
     if embedding:
-        config["vector_stores"] = {"default_provider_id": "sqlite-vec", "default_embedding_model": embedding}
+        config["vector_stores"] = {"default_provider_id": "chroma", "default_embedding_model": embedding}
     return config
 
 
@@ -95,8 +101,13 @@ def embedded(
     embedding_model: str = DEFAULT_EMBEDDING_MODEL,
     extra_models: tuple[str, ...] = (),
     context_length: int = 8192,
+    chroma_url: str | None = None,
+    distro: str = "embedded",
 ) -> dict[str, Any]:
-    """llama.cpp in-process with the chat model, ONNX MiniLM embeddings; no network, no GPU."""
+    """llama.cpp in-process with the chat model, ONNX MiniLM embeddings; no network, no GPU.
+
+    Vector stores are an embedded chromadb, or the Chroma server at ``chroma_url``.
+    """
     models = list(dict.fromkeys([chat_model, *extra_models, embedding_model]))
     provider = {
         "provider_id": "herd",
@@ -111,7 +122,12 @@ def embedded(
         },
     }
     inference = [provider, compose(f"herd/{chat_model}", {"kind": "ocr"})]
-    return _common("embedded", inference, {"provider_id": "herd", "model_id": embedding_model})
+    return _common(distro, inference, {"provider_id": "herd", "model_id": embedding_model}, chroma_url)
+
+
+def chroma() -> dict[str, Any]:
+    """``embedded``, with the vector stores on a Chroma server (``chroma run``) at ``CHROMA_URL``."""
+    return embedded(chroma_url="${env.CHROMA_URL:=http://127.0.0.1:8000}", distro="chroma")
 
 
 def compose(reasoner: str, vision: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +175,10 @@ class Distribution:
 DISTRIBUTIONS: dict[str, Distribution] = {
     d.name: d
     for d in (
-        Distribution("embedded", "default: llama.cpp in-process + ONNX embeddings, sqlite state; offline", embedded),
+        Distribution(
+            "embedded", "default: llama.cpp in-process + ONNX embeddings, chromadb vector stores; offline", embedded
+        ),
+        Distribution("chroma", "embedded, with vector stores on a Chroma server at CHROMA_URL (`chroma run`)", chroma),
         Distribution("ollama", "chat on a local Ollama server at OLLAMA_URL; embeddings in-process", ollama),
     )
 }

@@ -3,7 +3,12 @@
 import importlib
 from typing import Any
 
-HERD_PROVIDER_MODULES = ["herd.providers.embedded", "herd.providers.compose", "herd.providers.ollama"]
+HERD_PROVIDER_MODULES = [
+    "herd.providers.embedded",
+    "herd.providers.compose",
+    "herd.providers.ollama",
+    "herd.providers.chroma",
+]
 
 
 def herd_specs() -> list[Any]:

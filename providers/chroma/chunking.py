@@ -1,0 +1,58 @@
+"""Token windows over a document, each an exact slice of its text with its location.
+
+llama-stack's own chunker decodes each token window separately, which can split a
+character; here the windows are cut at token boundaries of the original text
+(tiktoken's offsets), so a chunk is always ``text[start:end]``.
+"""
+
+import time
+from typing import Any
+
+from llama_stack.providers.utils.memory.vector_store import _get_encoding
+from llama_stack.providers.utils.vector_io.vector_utils import generate_chunk_id
+from llama_stack_api import Chunk, ChunkMetadata
+
+from .extract import Document
+
+TOKENIZER = "cl100k_base"
+
+
+def chunk_document(
+    document_id: str, document: Document, window: int, overlap: int, attributes: dict[str, Any]
+) -> list[Chunk]:
+    if overlap >= window:
+        raise ValueError(f"chunk overlap ({overlap} tokens) must be smaller than the chunk size ({window} tokens)")
+    encoding = _get_encoding(TOKENIZER)
+    tokens = encoding.encode(document.text, disallowed_special=())
+    _, offsets = encoding.decode_with_offsets(tokens)
+    offsets.append(len(document.text))
+    now = int(time.time())
+    chunks = []
+    for first in range(0, len(tokens), window - overlap):
+        last = min(first + window, len(tokens))
+        start, end = offsets[first], offsets[last]
+        text = document.text[start:end]
+        if text.strip():
+            chunk_window = f"{first}-{last}"
+            chunk_id = generate_chunk_id(document_id, text, chunk_window)
+            metadata = {**attributes, "document_id": document_id, "location": document.location(start, end)}
+            chunks.append(
+                Chunk(
+                    content=text,
+                    chunk_id=chunk_id,
+                    metadata=metadata,
+                    chunk_metadata=ChunkMetadata(
+                        chunk_id=chunk_id,
+                        document_id=document_id,
+                        source=attributes.get("filename"),
+                        created_timestamp=now,
+                        updated_timestamp=now,
+                        chunk_window=chunk_window,
+                        chunk_tokenizer=f"tiktoken:{TOKENIZER}",
+                        content_token_count=last - first,
+                    ),
+                )
+            )
+        if last == len(tokens):
+            break
+    return chunks

@@ -1,0 +1,49 @@
+"""Configuration of the chromadb vector store provider."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Persistence(BaseModel):
+    """A kv store of the run config's ``storage.backends``, under a key prefix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(description="Key prefix in the backend.")
+    backend: str = Field(description="Name of a `kv_*` backend in `storage.backends`.")
+
+
+class ChromaVectorIOConfig(BaseModel):
+    """Where the chunks live: an embedded chromadb folder (``path``) or a Chroma server (``url``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(default=None, description="Folder of an embedded chromadb (PersistentClient).")
+    url: str | None = Field(
+        default=None, description="A Chroma server (`chroma run`), e.g. http://127.0.0.1:8000; instead of `path`."
+    )
+    persistence: Persistence = Field(
+        description="The kv store (namespace, backend from `storage.backends`) that keeps the store and file records."
+    )
+    keyword_candidates: int = Field(
+        default=2000,
+        ge=10,
+        description="Keyword search ranks at most this many chunks that contain a query word; raise it for "
+        "large stores where common words match more chunks.",
+    )
+    # Filled in by llama-stack from the run config's `vector_stores` section; not written by hand.
+    vector_stores_config: Any = Field(default=None, exclude=True)
+
+    @classmethod
+    def sample_run_config(cls, __distro_dir__: str = "~/.herd/embedded", **kwargs: Any) -> dict[str, Any]:
+        return {
+            "path": kwargs.get("path", f"{__distro_dir__}/chroma"),
+            "persistence": {"namespace": "vector_io::herd-chroma", "backend": "kv_default"},
+        }
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "ChromaVectorIOConfig":
+        if bool(self.path) == bool(self.url):
+            raise ValueError("set exactly one of `path` (embedded chromadb) or `url` (a Chroma server)")
+        return self
