@@ -26,6 +26,15 @@ class ChromaVectorIOConfig(BaseModel):
     persistence: Persistence = Field(
         description="The kv store (namespace, backend from `storage.backends`) that keeps the store and file records."
     )
+    chunk_tokens: int = Field(
+        default=200,
+        ge=16,
+        description="Chunk size (cl100k tokens) for files attached with the `auto` strategy. 200 fits the "
+        "256 word pieces MiniLM reads; a longer chunk is embedded by its beginning only.",
+    )
+    chunk_overlap_tokens: int = Field(
+        default=40, ge=0, description="Tokens shared by consecutive chunks under the `auto` strategy."
+    )
     keyword_candidates: int = Field(
         default=2000,
         ge=10,
@@ -44,6 +53,8 @@ class ChromaVectorIOConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_location(self) -> "ChromaVectorIOConfig":
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
         if bool(self.path) == bool(self.url):
             raise ValueError("set exactly one of `path` (embedded chromadb) or `url` (a Chroma server)")
         return self

@@ -12,6 +12,10 @@ Herd keeps it and changes what llama-stack's own chroma adapter gets wrong:
 - an attach is committed when the store lists the file. A marker written before it and
   removed after lets start-up remove the chunks of an attach that was killed halfway,
   so no half-written file is ever searched;
+- llama-stack turns the ``auto`` chunking strategy into 800-token chunks overlapping
+  by 400 before a provider sees it. MiniLM embeds only the first 256 word pieces of
+  such a chunk, so Herd reads exactly that pair as ``auto`` and uses ``chunk_tokens``
+  and ``chunk_overlap_tokens`` (200/40 by default) instead, and records them on the file;
 - files are read by ``extract.py`` (.txt, .md, .html, .pdf, .docx) and cut into token
   windows that carry their location;
 - llama-stack logs every retrieved chunk at INFO, which costs more than the search
@@ -47,6 +51,12 @@ from llama_stack_api import (
     VectorStoresProtocolPrivate,
 )
 from llama_stack_api.files.models import RetrieveFileContentRequest
+from llama_stack_api.vector_io.models import (
+    DEFAULT_CHUNK_OVERLAP_TOKENS,
+    DEFAULT_CHUNK_SIZE_TOKENS,
+    VectorStoreChunkingStrategyStatic,
+    VectorStoreChunkingStrategyStaticConfig,
+)
 
 from herd.errors import InvalidRequest
 
@@ -163,7 +173,7 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
     async def openai_attach_file_to_vector_store(self, vector_store_id: str, request: Any) -> Any:
         marker = f"{PENDING_PREFIX}{vector_store_id}::{request.file_id}"
         await self.kvstore.set(marker, request.file_id)
-        attached = await super().openai_attach_file_to_vector_store(vector_store_id, request)
+        attached = await super().openai_attach_file_to_vector_store(vector_store_id, self._auto_chunking(request))
         if attached.last_error is not None:
             await self._index(vector_store_id).delete_document(request.file_id)
             info = await self._load_openai_vector_store_file(vector_store_id, request.file_id)
@@ -171,6 +181,19 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
             await self._update_openai_vector_store_file(vector_store_id, request.file_id, info)
         await self.kvstore.delete(marker)
         return attached
+
+    def _auto_chunking(self, request: Any) -> Any:
+        strategy = getattr(request, "chunking_strategy", None)
+        static = getattr(strategy, "static", None)
+        window = (getattr(static, "max_chunk_size_tokens", None), getattr(static, "chunk_overlap_tokens", None))
+        if strategy is not None and window != (DEFAULT_CHUNK_SIZE_TOKENS, DEFAULT_CHUNK_OVERLAP_TOKENS):
+            return request
+        chosen = VectorStoreChunkingStrategyStatic(
+            static=VectorStoreChunkingStrategyStaticConfig(
+                max_chunk_size_tokens=self.config.chunk_tokens, chunk_overlap_tokens=self.config.chunk_overlap_tokens
+            )
+        )
+        return request.model_copy(update={"chunking_strategy": chosen})
 
     async def _roll_back_unfinished_attaches(self) -> None:
         """Remove what an attach killed before its commit left behind: its chunks and its file record."""
