@@ -46,7 +46,7 @@ lint: install
 typecheck: install
 	@tmp=$$(mktemp -d) && ln -s "$(CURDIR)" "$$tmp/herd" && cd "$$tmp" && \
 	  "$(CURDIR)/$(VENV)/bin/python" -m mypy --config-file "$(CURDIR)/pyproject.toml" \
-	  herd/errors.py herd/providers herd/distribution herd/cli; status=$$?; rm -rf "$$tmp"; exit $$status
+	  herd/errors.py herd/providers herd/distribution herd/cli herd/apps/docs; status=$$?; rm -rf "$$tmp"; exit $$status
 
 clean:
 	rm -rf $(VENV) *.egg-info

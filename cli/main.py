@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from herd.cli import agents, build, doctor, listing, models, run
+from herd.cli import agents, build, docs, doctor, listing, models, run, stores
 from herd.errors import HerdError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.add_typer(listing.distributions_app, name="distributions")
 app.add_typer(listing.providers_app, name="providers")
 app.add_typer(models.app, name="models")
 app.add_typer(agents.app, name="agents")
+app.add_typer(docs.app, name="docs")
+app.add_typer(stores.app, name="stores")
 
 
 def main() -> None:
