@@ -1,9 +1,10 @@
 """Starting llama-stack's server for a Herd run config.
 
-Herd adds three things in front of llama-stack's own app:
+Herd adds these to llama-stack's own app:
 - an offline tiktoken cache (llama-stack's chunking otherwise downloads cl100k_base);
 - a request-size limit that answers 413 from the headers, before the body is read;
-- ``GET /v1/herd/status``: which models are loaded, how long each took, requests in flight.
+- ``GET /v1/herd/status``: which models are loaded, how long each took, requests in flight;
+- file citations on Responses that used ``file_search`` (``citations.py``).
 """
 
 import hashlib
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from herd.distribution import citations
 from herd.distribution.asgi import error_payload, json_messages, read_body, replay, send_json, with_length
 from herd.distribution.home import herd_home
 from herd.errors import ConfigError
@@ -103,6 +105,8 @@ class HerdMiddleware:
             except HerdError as exc:
                 return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
             raw = json.dumps(body).encode()
+            if scope["path"] == "/v1/responses" and citations.uses_file_search(body):
+                send = citations.CitingSend(send)
         return await self.app(with_length(scope, len(raw)), replay(raw, receive), send)
 
     def _lifespan_receive(self, receive: Any) -> Any:
