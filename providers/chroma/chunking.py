@@ -22,6 +22,9 @@ def chunk_document(
 ) -> list[Chunk]:
     if overlap >= window:
         raise ValueError(f"chunk overlap ({overlap} tokens) must be smaller than the chunk size ({window} tokens)")
+    from herd.distribution.server import seed_tiktoken_cache
+
+    seed_tiktoken_cache()  # the offline cl100k_base, also when chunking outside the server (tests, benchmarks)
     encoding = _get_encoding(TOKENIZER)
     tokens = encoding.encode(document.text, disallowed_special=())
     _, offsets = encoding.decode_with_offsets(tokens)
