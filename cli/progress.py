@@ -28,7 +28,8 @@ class IngestProgress:
     def update(self, progress: Progress) -> None:
         steps, self.done = progress.files_done - self.done, progress.files_done
         if self.bar is not None:
-            self.bar.update(steps, progress)
+            self.bar.current_item = progress  # typer's vendored click takes no item in update()
+            self.bar.update(steps)
         elif steps:
             typer.echo(f"{progress.files_done}/{progress.files_total} files  {_describe(progress)}", err=True)
 

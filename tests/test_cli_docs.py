@@ -247,3 +247,25 @@ def test_a_file_that_vanished_fails_alone(cli: Cli, store: str, tmp_path: Path) 
     assert code == 1
     assert f"failed   {tmp_path / 'gone.txt'}: cannot read it (No such file or directory)" in out
     assert summary_line(out).startswith("1 added, 0 updated, 0 skipped, 1 failed")
+
+
+def test_leftover_records_of_a_path_are_cleaned_up(
+    cli: Cli, store: str, tmp_path: Path, tiny_server: HerdServer
+) -> None:
+    """An interrupted replace leaves two records for one path: the run keeps the current one and deletes the other."""
+    path = tmp_path / "note.md"
+    path.write_text("The current version of the note.")
+    assert cli("docs", "add", str(path), "--store", store)[0] == 0
+    with httpx.Client(base_url=tiny_server.base_url + "/v1", timeout=120) as http:
+        store_id = next(
+            s["id"] for s in http.get("/vector_stores", params={"limit": 100}).json()["data"] if s["name"] == store
+        )
+        upload = http.post("/files", files={"file": ("note.md", b"An older version.")}, data={"purpose": "assistants"})
+        stale = {"file_id": upload.json()["id"], "attributes": {"path": str(path), "sha256": "0" * 64}}
+        assert http.post(f"/vector_stores/{store_id}/files", json=stale).json()["status"] == "completed"
+        assert len(http.get(f"/vector_stores/{store_id}/files").json()["data"]) == 2
+        code, out, _ = cli("docs", "add", str(path), "--store", store)
+        assert summary_line(out).startswith("0 added, 0 updated, 1 skipped")
+        records = http.get(f"/vector_stores/{store_id}/files").json()["data"]
+        assert len(records) == 1 and records[0]["attributes"]["sha256"] != "0" * 64
+        assert http.get(f"/files/{stale['file_id']}").status_code == 404, "the stale record's upload goes too"
