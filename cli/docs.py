@@ -4,11 +4,14 @@ import enum
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from herd.cli.table import table
+
+if TYPE_CHECKING:
+    from herd.apps.docs.ingest import Summary
 
 app = typer.Typer(help="Documents in a vector store: add (synced by content hash), search, list, stats, rm.")
 DEFAULT_URL = "http://127.0.0.1:8321"
@@ -47,20 +50,27 @@ def add(
     with IngestProgress(len(found.files)) as progress:
         summary = sync(client, target["id"], found.files, progress.update)
     summary.skipped.extend((str(path), why) for path, why in found.ignored)
+    _print_summary(summary, time.monotonic() - started)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: "Summary", seconds: float) -> None:
+    """A line per file added, updated, failed or left out (not per unchanged file), then the counts."""
     for word, items in (("added", summary.added), ("updated", summary.updated)):
         for path in items:
             typer.echo(f"{word:8} {_shown(path)}")
+    from herd.apps.docs.ingest import UNCHANGED
+
     for word, pairs in (("skipped", summary.skipped), ("failed", summary.failed)):
         for path, why in pairs:
-            if why != "unchanged":
+            if why != UNCHANGED:
                 typer.echo(f"{word:8} {_shown(path)}: {why}")
-    seconds = time.monotonic() - started
     typer.echo(
         f"{len(summary.added)} added, {len(summary.updated)} updated, {len(summary.skipped)} skipped, "
         f"{len(summary.failed)} failed; {summary.chunks} chunks in {seconds:.1f} s"
+        + (f" ({summary.chunks / seconds:.1f} chunks/s)" if summary.chunks and seconds > 0 else "")
     )
-    if summary.failed:
-        raise typer.Exit(1)
 
 
 def _shown(path: str) -> str:

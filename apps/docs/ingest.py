@@ -42,6 +42,7 @@ class Summary:
 
 
 ProgressCallback = Callable[[Progress], None]
+UNCHANGED = "unchanged"  # the reason of a skipped file whose store copy is current
 
 
 def sync(client: StoreClient, store_id: str, files: list[Path], on_progress: ProgressCallback | None = None) -> Summary:
@@ -77,7 +78,7 @@ def _sync_file(client: StoreClient, store_id: str, path: Path, records: list[dic
     current = [r for r in records if r["status"] == "completed" and _sha256(r) == digest]
     if current:
         _remove(client, store_id, [r for r in records if r is not current[0]])
-        summary.skipped.append((str(path), "unchanged"))
+        summary.skipped.append((str(path), UNCHANGED))
         summary.kept[str(path)] = current[0]["id"]
         return
     attached, why = _add(client, store_id, path, data, digest)
