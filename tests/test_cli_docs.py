@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -42,9 +42,14 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tin
 
 
 @pytest.fixture
-def store() -> str:
-    """A store name no other test uses (the server is shared by the session)."""
-    return f"test-{uuid.uuid4().hex[:8]}"
+def store(tiny_server: HerdServer) -> Iterator[str]:
+    """A store name no other test uses (the server is shared by the session); the store goes afterwards."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    yield name
+    with httpx.Client(base_url=tiny_server.base_url + "/v1", timeout=60) as http:
+        for found in http.get("/vector_stores", params={"limit": 100}).json()["data"]:
+            if found["name"] == name:
+                http.delete(f"/vector_stores/{found['id']}")
 
 
 def summary_line(out: str) -> str:
