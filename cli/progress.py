@@ -2,11 +2,12 @@
 
 import sys
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from herd.apps.docs.ingest import Progress
+if TYPE_CHECKING:  # the ingest module brings httpx, which `herd --help` must not load
+    from herd.apps.docs.ingest import Progress
 
 
 class IngestProgress:
@@ -25,7 +26,7 @@ class IngestProgress:
             ).__enter__()
         return self
 
-    def update(self, progress: Progress) -> None:
+    def update(self, progress: "Progress") -> None:
         steps, self.done = progress.files_done - self.done, progress.files_done
         if self.bar is not None:
             self.bar.current_item = progress  # typer's vendored click takes no item in update()
@@ -38,7 +39,7 @@ class IngestProgress:
             self.bar.__exit__(kind, error, tb)
 
 
-def _describe(progress: Progress | None) -> str:
+def _describe(progress: "Progress | None") -> str:
     if progress is None:
         return ""
     return f"{progress.chunks} chunks, {progress.chunks_per_second:.1f} chunks/s"
