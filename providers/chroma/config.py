@@ -1,6 +1,6 @@
 """Configuration of the chromadb vector store provider."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,13 +27,19 @@ class ChromaVectorIOConfig(BaseModel):
         description="The kv store (namespace, backend from `storage.backends`) that keeps the store and file records."
     )
     chunk_tokens: int = Field(
-        default=200,
-        ge=16,
-        description="Chunk size (cl100k tokens) for files attached with the `auto` strategy. 200 fits the "
-        "256 word pieces MiniLM reads; a longer chunk is embedded by its beginning only.",
+        default=400, ge=16, description="Chunk size (cl100k tokens) for files attached with the `auto` strategy."
     )
     chunk_overlap_tokens: int = Field(
-        default=40, ge=0, description="Tokens shared by consecutive chunks under the `auto` strategy."
+        default=80, ge=0, description="Tokens shared by consecutive chunks under the `auto` strategy."
+    )
+    embed_piece_tokens: int | None = Field(
+        default=200,
+        ge=16,
+        description="A chunk longer than this is embedded as the mean of its pieces of this many tokens, so an "
+        "embedder that reads 256 word pieces (MiniLM) still sees all of it; null embeds each chunk as it is.",
+    )
+    default_search_mode: Literal["vector", "keyword", "hybrid"] = Field(
+        default="hybrid", description="The mode of a search that names none (the file_search tool names none)."
     )
     keyword_candidates: int = Field(
         default=2000,

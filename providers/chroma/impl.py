@@ -13,9 +13,11 @@ Herd keeps it and changes what llama-stack's own chroma adapter gets wrong:
   removed after lets start-up remove the chunks of an attach that was killed halfway,
   so no half-written file is ever searched;
 - llama-stack turns the ``auto`` chunking strategy into 800-token chunks overlapping
-  by 400 before a provider sees it. MiniLM embeds only the first 256 word pieces of
-  such a chunk, so Herd reads exactly that pair as ``auto`` and uses ``chunk_tokens``
-  and ``chunk_overlap_tokens`` (200/40 by default) instead, and records them on the file;
+  by 400 before a provider sees it: every token embedded twice, and ten results fill
+  a small model's context. Herd reads exactly that pair as ``auto`` and uses
+  ``chunk_tokens`` and ``chunk_overlap_tokens`` (400/80 by default), recorded on the file;
+- chunks are embedded whole, piece by piece, though MiniLM reads 256 word pieces (``pieces.py``);
+- a search that names no mode (the ``file_search`` tool never does) is ``hybrid``;
 - files are read by ``extract.py`` (.txt, .md, .html, .pdf, .docx) and cut into token
   windows that carry their location;
 - llama-stack logs every retrieved chunk at INFO, which costs more than the search
@@ -66,6 +68,7 @@ from .extract import extract
 from .filters import to_where
 from .index import ChromaIndex, run
 from .names import collection_name
+from .pieces import PiecewiseEmbeddings
 
 log = get_logger(name=__name__, category="vector_io::herd-chroma")
 
@@ -76,6 +79,8 @@ _search_failures: contextvars.ContextVar[list[Exception] | None] = contextvars.C
 
 class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPrivate):
     def __init__(self, config: ChromaVectorIOConfig, inference_api: Inference, files_api: Files | None) -> None:
+        if config.embed_piece_tokens:
+            inference_api = PiecewiseEmbeddings(inference_api, config.embed_piece_tokens)
         super().__init__(
             inference_api=inference_api, files_api=files_api, vector_stores_config=config.vector_stores_config
         )
@@ -160,6 +165,8 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         options = request.ranking_options
         if options is not None and getattr(options, "ranker", None) == "neural" and not getattr(options, "model", None):
             raise InvalidRequest("ranking_options.model is required when ranking_options.ranker is 'neural'")
+        if "search_mode" not in request.model_fields_set:
+            request = request.model_copy(update={"search_mode": self.config.default_search_mode})
         failures: list[Exception] = []
         token = _search_failures.set(failures)
         try:

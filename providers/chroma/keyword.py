@@ -10,7 +10,8 @@ For a query with words ``t`` and a chunk ``d``::
 scores near 1 and one holding none scores 0. ``N`` is the number of chunks in the
 store; ``df`` and ``avglen`` are counted over the candidate chunks, the chunks that
 contain at least one query word (exact while the candidates are under the cap).
-Words are lower-cased ``\\w+`` runs; common English words are ignored.
+Query words are lower-cased ``\\w+`` runs, common English words left out; they match
+whole words in any case, and a chunk's length is its number of whitespace-separated words.
 """
 
 import math
@@ -114,8 +115,11 @@ def bm25_scores(terms: Sequence[str], documents: Sequence[str], total: int) -> l
     """The 0-1 score of each document for ``terms``; ``total`` is the number of chunks in the store."""
     if not terms or not documents:
         return [0.0] * len(documents)
-    counts = [Counter(words(d)) for d in documents]
-    lengths = [sum(c.values()) for c in counts]
+    # Only the query words are counted, and a chunk's length is its whitespace-separated
+    # words: tokenising every candidate fully would cost more than the search itself.
+    pattern = re.compile(candidate_pattern(terms).removeprefix("(?i)"), re.IGNORECASE)
+    counts = [Counter(m.lower() for m in pattern.findall(d)) for d in documents]
+    lengths = [len(d.split()) for d in documents]
     avglen = (sum(lengths) / len(lengths)) or 1.0
     total = max(total, len(documents))
     idf = {t: math.log(1 + (total - df + 0.5) / (df + 0.5)) for t in terms for df in [sum(t in c for c in counts)]}
