@@ -48,6 +48,13 @@ def test_every_format_is_read_and_completed(mixed_store: tuple[str, dict[str, An
     assert oa_client.vector_stores.retrieve(store).file_counts.completed == 5
 
 
+def test_a_search_that_names_no_mode_is_hybrid(mixed_store: tuple[str, dict[str, Any]], oa_client: Any) -> None:
+    store, _ = mixed_store
+    plain = _search(oa_client, store, "the lighthouse keeper")
+    hybrid = _search(oa_client, store, "the lighthouse keeper", extra_body={"search_mode": "hybrid"})
+    assert [(r.content[0].text, r.score) for r in plain] == [(r.content[0].text, r.score) for r in hybrid]
+
+
 def test_search_finds_the_answering_file_with_its_location_and_a_0_1_score(
     mixed_store: tuple[str, dict[str, Any]], oa_client: Any
 ) -> None:
@@ -61,8 +68,9 @@ def test_search_finds_the_answering_file_with_its_location_and_a_0_1_score(
         assert all(r.filename == r.attributes["filename"] for r in results)
         hits += any(q["answer"] in " ".join(r.content[0].text.split()) for r in results)
     assert hits / len(questions) >= 0.6, f"{hits} of {len(questions)} answers in the top 5"
-    (pdf_hit,) = _search(oa_client, store, "who records the ships in the harbour?", max_num_results=1)
-    assert pdf_hit.filename == "harbour.pdf" and pdf_hit.attributes["location"] in ("page 2", "pages 1-2")
+    (pdf_hit,) = _search(oa_client, store, "who watches the passing ships at dawn?", max_num_results=1)
+    assert pdf_hit.filename == "harbour.pdf" and "lighthouse keeper" in pdf_hit.content[0].text
+    assert pdf_hit.attributes["location"] in ("page 2", "pages 1-2")
     tide = _search(oa_client, store, "Tide table entry 3: high water", max_num_results=1)[0]
     assert (tide.filename, tide.attributes["location"]) == ("harbour.pdf", "page 1")
     (docx_hit,) = _search(oa_client, store, "how many barrels of cider", max_num_results=1)
@@ -87,7 +95,16 @@ def test_hybrid_search_fuses_both_rankings(mixed_store: tuple[str, dict[str, Any
     hybrid = _search(oa_client, store, query, extra_body={"search_mode": "hybrid"})
     assert hybrid[0].filename == "harbour.pdf"
     assert all(0.0 <= r.score <= 1.0 for r in hybrid)
-    assert hybrid[0].score == pytest.approx(1.0)  # first in both rankings
+    vector = {
+        r.content[0].text: r.score for r in _search(oa_client, store, query, extra_body={"search_mode": "vector"})
+    }
+    words = {
+        r.content[0].text: r.score for r in _search(oa_client, store, query, extra_body={"search_mode": "keyword"})
+    }
+    top = hybrid[0].content[0].text  # the run config's default fusion: half vector, half keyword
+    assert hybrid[0].score == pytest.approx(0.5 * vector[top] + 0.5 * words[top], abs=1e-4)
+    rrf = _search(oa_client, store, query, extra_body={"search_mode": "hybrid"}, ranking_options={"ranker": "rrf"})
+    assert rrf[0].score == pytest.approx(1.0)  # first in both rankings
     keyword_only = _search(
         oa_client,
         store,
