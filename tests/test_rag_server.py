@@ -212,3 +212,14 @@ def test_deleting_a_store_drops_its_chunks(oa_client: Any, http: httpx.Client) -
     assert oa_client.vector_stores.delete(store).deleted
     assert http.post(f"/v1/vector_stores/{store}/search", json={"query": "granary"}).status_code in (400, 404)
     assert store not in {s.id for s in oa_client.vector_stores.list().data}
+
+
+def test_file_contents_come_from_the_store_with_embeddings_on_request(
+    mixed_store: tuple[str, dict[str, Any]], http: httpx.Client
+) -> None:
+    store, files = mixed_store
+    path = f"/v1/vector_stores/{store}/files/{files['orchard.docx'].id}/content"
+    (plain,) = http.get(path).json()["data"]
+    assert "Forty barrels" in plain["text"] and plain.get("embedding") is None
+    (full,) = http.get(path, params={"include_embeddings": "true", "include_metadata": "true"}).json()["data"]
+    assert len(full["embedding"]) == 384 and full["metadata"]["filename"] == "orchard.docx"

@@ -75,6 +75,9 @@ log = get_logger(name=__name__, category="vector_io::herd-chroma")
 STORES_PREFIX = "herd-chroma:v1:stores::"
 PENDING_PREFIX = "herd-chroma:v1:pending::"
 _search_failures: contextvars.ContextVar[list[Exception] | None] = contextvars.ContextVar("search", default=None)
+# The mixin loads a file's chunks to list its contents and to delete it; only a contents
+# request that asks for embeddings needs them read back from chromadb.
+_with_embeddings: contextvars.ContextVar[bool] = contextvars.ContextVar("embeddings", default=False)
 
 
 class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPrivate):
@@ -219,8 +222,24 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         # The chunks are in chromadb already; keep only the file record.
         await self.kvstore.set(f"{OPENAI_VECTOR_STORES_FILES_PREFIX}{store_id}:{file_id}", json.dumps(file_info))
 
+    async def openai_retrieve_vector_store_file_contents(
+        self,
+        vector_store_id: str,
+        file_id: str,
+        include_embeddings: bool | None = False,
+        include_metadata: bool | None = False,
+    ) -> Any:
+        token = _with_embeddings.set(bool(include_embeddings))
+        try:
+            return await super().openai_retrieve_vector_store_file_contents(
+                vector_store_id, file_id, include_embeddings, include_metadata
+            )
+        finally:
+            _with_embeddings.reset(token)
+
     async def _load_openai_vector_store_file_contents(self, store_id: str, file_id: str) -> list[dict[str, Any]]:
-        return [c.model_dump() for c in await self._index(store_id).document_chunks(file_id)]
+        chunks = await self._index(store_id).document_chunks(file_id, embeddings=_with_embeddings.get())
+        return [c.model_dump() for c in chunks]
 
     async def _delete_openai_vector_store_file_from_storage(self, store_id: str, file_id: str) -> None:
         await self.kvstore.delete(f"{OPENAI_VECTOR_STORES_FILES_PREFIX}{store_id}:{file_id}")
