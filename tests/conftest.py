@@ -67,6 +67,20 @@ class HerdServer:
             self.process.wait(timeout=10)
 
 
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the real entry point (which turns HerdError into one line and exit 1) in-process."""
+    from herd.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["herd", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def make_home(root: Path, models_dir: Path) -> Path:
     """A fresh HERD_HOME under ``root`` whose ``models`` folder is the shared one."""
     root.mkdir(parents=True, exist_ok=True)

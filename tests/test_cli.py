@@ -12,10 +12,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from herd.cli.main import app, main
+from herd.cli.main import app
 from herd.distribution import catalog, doctor
 from herd.providers.embedded.llamacpp_engine import server_params
-from tests.conftest import free_port, make_home
+from tests.conftest import free_port, make_home, run_main
 
 HERD = Path(sys.executable).with_name("herd")
 runner = CliRunner()
@@ -26,18 +26,6 @@ QWEN = catalog.DEFAULT_CHAT_MODEL
 def invoke(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
     return result.exit_code, result.output
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the real entry point (which turns HerdError into one line and exit 1) in-process."""
-    monkeypatch.setattr(sys, "argv", ["herd", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def smol_path() -> Path:

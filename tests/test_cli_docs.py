@@ -12,31 +12,18 @@ import httpx
 import pytest
 
 from herd.apps.docs.walk import expand
-from herd.cli.main import main
 from herd.errors import InvalidRequest
-from tests.conftest import HerdServer, free_port
+from tests.conftest import HerdServer, free_port, run_main
 
 CORPUS = Path(__file__).parent / "data" / "rag" / "corpus"
 TEA_PARTY = "alice_ch07_a_mad_tea_party.txt"
 Cli = Callable[..., tuple[int, str, str]]  # herd ARGS... against the tiny server → (code, stdout, stderr)
 
 
-def herd(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the real entry point (HerdError → one line, exit 1) in-process; returns (code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["herd", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiny_server: HerdServer) -> Cli:
     def run(*args: str) -> tuple[int, str, str]:
-        return herd(monkeypatch, capsys, *args, "--url", tiny_server.base_url)
+        return run_main(monkeypatch, capsys, *args, "--url", tiny_server.base_url)
 
     return run
 
@@ -106,7 +93,7 @@ COMMANDS += [("stores",), ("stores", "list"), ("stores", "create"), ("stores", "
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_help(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]) -> None:
-    code, out, _ = herd(monkeypatch, capsys, *command, "--help")
+    code, out, _ = run_main(monkeypatch, capsys, *command, "--help")
     assert code == 0
     assert "Usage:" in out
 
@@ -120,7 +107,7 @@ def test_the_commands_import_their_clients_only_when_run() -> None:
 def test_no_server_is_a_config_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     for args in (("docs", "list", "--store", "x"), ("stores", "list"), ("docs", "add", str(CORPUS), "--store", "x")):
-        code, _, err = herd(monkeypatch, capsys, *args, "--url", url)
+        code, _, err = run_main(monkeypatch, capsys, *args, "--url", url)
         assert code == 1
         assert err.startswith(f"herd: error: no Herd server answers at {url}")
         assert "start one with `herd run` or fix --url" in err
