@@ -85,6 +85,17 @@ def test_walk_globs_files_and_errors(tmp_path: Path) -> None:
         expand([f"{tmp_path}/docs/**/*.pdf"])
 
 
+def test_walk_reads_file_urls_and_refuses_remote_ones(tmp_path: Path) -> None:
+    (tmp_path / "my notes").mkdir()
+    (tmp_path / "my notes" / "a b.md").write_text("text")
+    assert expand([(tmp_path / "my notes" / "a b.md").as_uri()]).files == [tmp_path / "my notes" / "a b.md"]
+    assert expand([(tmp_path / "my notes").as_uri()]).files == [tmp_path / "my notes" / "a b.md"]
+    with pytest.raises(InvalidRequest, match="download it first"):
+        expand(["https://example.org/a.md"])
+    with pytest.raises(InvalidRequest, match="local file"):
+        expand(["file://otherhost/a.md"])
+
+
 # -- help and no server ---------------------------------------------------------------
 
 COMMANDS = [("docs",), ("docs", "add"), ("docs", "search"), ("docs", "list"), ("docs", "stats"), ("docs", "rm")]

@@ -1,4 +1,4 @@
-"""PATH arguments into files: a file as is, a folder recursively, a glob pattern.
+"""PATH arguments into files: a file as is, a folder recursively, a glob pattern, a ``file://`` URL.
 
 Inside folders, what the folder's ``.gitignore`` files exclude (at its root and nested),
 ``.git/``, hidden entries and files of unsupported types are left out; unsupported files
@@ -31,7 +31,7 @@ class Found:
 def expand(arguments: list[str]) -> Found:
     """Every file the arguments name, absolute (see ``absolute``) and without duplicates, in the order given."""
     found = Found()
-    for argument in arguments:
+    for argument in map(_local, arguments):
         path = absolute(argument)
         if path.is_dir():
             _walk(path, found)
@@ -42,6 +42,20 @@ def expand(arguments: list[str]) -> Found:
         else:
             raise InvalidRequest(f"{argument}: no such file or folder; check the path (quote glob patterns)")
     return found
+
+
+def _local(argument: str) -> str:
+    """A ``file://`` URL as its path; other URLs are refused, since Herd fetches nothing."""
+    from urllib.parse import unquote, urlparse
+
+    url = urlparse(argument)
+    if url.scheme == "file":
+        if url.netloc not in ("", "localhost"):
+            raise InvalidRequest(f"{argument}: a file:// URL must name a local file (file:///path/to/file)")
+        return unquote(url.path)
+    if url.scheme in ("http", "https", "ftp"):
+        raise InvalidRequest(f"{argument}: only local files and file:// URLs are read; download it first")
+    return argument
 
 
 def absolute(path: str | Path) -> Path:
