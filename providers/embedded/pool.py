@@ -42,7 +42,9 @@ class ModelPool:
         self.loader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="herd-load")
         self.loads: OrderedDict[str, concurrent.futures.Future[Any]] = OrderedDict()
         self.inflight: dict[str, int] = {}
-        self.lock = threading.Lock()
+        # Re-entrant: a stream's release also runs as a weakref finalizer, which the garbage
+        # collector may call on a thread that already holds the lock (in start_loading, say).
+        self.lock = threading.RLock()
 
     # -- loading ---------------------------------------------------------
 
