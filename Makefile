@@ -36,6 +36,7 @@ test-fast: install
 bench: install
 	$(VENV)/bin/python bench/inference.py
 	$(VENV)/bin/python bench/tool_calls.py
+	$(VENV)/bin/python bench/rag.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -116,9 +116,6 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         )
         return self.cache[store.identifier]
 
-    async def shutdown(self) -> None:
-        await super().shutdown()
-
     # -- the VectorIO storage primitives -------------------------------------------------
 
     async def register_vector_store(self, vector_store: VectorStore) -> None:
