@@ -27,7 +27,9 @@ class Mode(enum.StrEnum):
 
 @app.command("add")
 def add(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive, .gitignore obeyed) or glob patterns.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders (recursive, .gitignore obeyed), glob patterns or file:// URLs.")
+    ],
     store: StoreOption,
     url: UrlOption = DEFAULT_URL,
 ) -> None:
