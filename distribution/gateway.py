@@ -8,6 +8,9 @@
   shows as a reasoning item, and ``metadata.herd_vision`` says what read the images.
 - Inference requests that name a model directly go through the server-wide policy
   (``herd.privacy`` in the run config).
+- A ``file_search`` tool that sets no ``max_num_results`` gets an agent's default (5, where
+  OpenAI's is 10): ten 400-token chunks, searched more than once in a turn, overflow the
+  default model's 8K context.
 - ``GET /v1/herd/agents`` lists the agents.
 """
 
@@ -20,6 +23,7 @@ from herd.distribution.templates import COMPOSE_TYPE
 from herd.errors import InvalidRequest
 
 AGENT_PREFIX = "agent:"
+FILE_SEARCH_RESULTS: int = FileSearchTool.model_fields["max_num_results"].default
 
 
 class Gateway:
@@ -90,11 +94,13 @@ class Gateway:
             return body  # llama-stack answers unknown models itself
         route = privacy.choose(self.server_policy, [model], {model: place}, request_traits(body, []))
         if path == "/v1/responses":
+            _default_file_search_results(body)
             self._mark_composed(body, model)
             _add_metadata(body, {"herd_route": route.why})
         return body
 
     async def _agent_request(self, spec: AgentSpec, body: dict[str, Any]) -> dict[str, Any]:
+        _default_file_search_results(body)
         tools = [await self._tool(t) for t in spec.tools]
         traits = request_traits(body, spec.tools)
         route = await self._route(privacy.within(self.server_policy, spec.routing), spec.candidates, traits)
@@ -199,3 +205,9 @@ def _add_metadata(body: dict[str, Any], values: dict[str, str]) -> None:
     metadata = dict(body.get("metadata") or {})
     metadata.update({k: v[:512] for k, v in values.items()})
     body["metadata"] = metadata
+
+
+def _default_file_search_results(body: dict[str, Any]) -> None:
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and tool.get("type") == "file_search":
+            tool.setdefault("max_num_results", FILE_SEARCH_RESULTS)

@@ -127,6 +127,18 @@ async def test_file_search_stores_are_resolved_by_name_or_id() -> None:
     ]
 
 
+async def test_a_file_search_tool_without_a_result_count_gets_five_and_a_set_one_is_kept() -> None:
+    gw = gateway([agent()])
+    searches = [
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        {"type": "file_search", "vector_store_ids": ["vs_2"], "max_num_results": 9},
+    ]
+    for model in (CHAT, "agent:helper"):
+        body = await respond(gw, model, tools=copy.deepcopy(searches))
+        counts = [t["max_num_results"] for t in body["tools"] if t["type"] == "file_search"]
+        assert counts == [5, 9]
+
+
 async def test_an_unknown_vector_store_is_an_invalid_request_saying_how_to_fix_it() -> None:
     gw = gateway([agent(tools=[{"type": "file_search", "vector_stores": ["missing"]}])], stores=[FakeStore("a", "b")])
     with pytest.raises(InvalidRequest) as caught:
