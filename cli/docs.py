@@ -86,7 +86,9 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     store: StoreOption,
     k: Annotated[int, typer.Option("-k", help="How many chunks to show.", min=1)] = 5,
-    mode: Annotated[Mode, typer.Option(help="vector (meaning), keyword (words) or hybrid (both).")] = Mode.vector,
+    mode: Annotated[
+        Mode, typer.Option(help="hybrid (meaning and words, as the server does), vector or keyword.")
+    ] = Mode.hybrid,
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Search a store: the best chunks with their file, location and score (0-1)."""
