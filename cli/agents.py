@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
+from herd.cli.options import DEFAULT_URL, UrlOption
 from herd.cli.table import first_line, table
 from herd.errors import ConfigError, HerdError, InvalidRequest
 
 app = typer.Typer(help="Agents: named instructions, model, tools and routing, served as `agent:NAME`.")
-DEFAULT_URL = "http://127.0.0.1:8321"
-UrlOption = Annotated[str, typer.Option(help="The Herd server to use.")]
 
 
 @app.command("list")

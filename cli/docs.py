@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from herd.cli.options import DEFAULT_URL, UrlOption
 from herd.cli.table import table
 
 if TYPE_CHECKING:
     from herd.apps.docs.ingest import Summary
 
 app = typer.Typer(help="Documents in a vector store: add (synced by content hash), search, list, stats, rm.")
-DEFAULT_URL = "http://127.0.0.1:8321"
-UrlOption = Annotated[str, typer.Option(help="The Herd server to use.")]
 StoreOption = Annotated[str, typer.Option("--store", "-s", help="The vector store's name.")]
 
 

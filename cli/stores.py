@@ -4,11 +4,10 @@ from typing import Annotated
 
 import typer
 
+from herd.cli.options import DEFAULT_URL, UrlOption
 from herd.cli.table import table
 
 app = typer.Typer(help="Vector stores of a running Herd server: list, create and remove them by name.")
-DEFAULT_URL = "http://127.0.0.1:8321"
-UrlOption = Annotated[str, typer.Option(help="The Herd server to use.")]
 
 
 @app.command("list")
