@@ -33,7 +33,7 @@ from herd.distribution.catalog import DEFAULT_EMBEDDING_MODEL, get_model
 from herd.distribution.templates import embedded
 from herd.providers.chroma.chunking import chunk_document
 from herd.providers.chroma.extract import extract
-from herd.providers.chroma.pieces import mean_unit, split
+from herd.providers.chroma.pieces import regroup, split
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "rag"
 WINDOW, OVERLAP, PIECE, K = 400, 80, 200, 5
@@ -98,11 +98,7 @@ class Direct:
         """Each text as the mean of its pieces' vectors, as the server does (one embedder call)."""
         groups = [split(t, PIECE) for t in texts]
         flat, _ = self.embedder.embed(sum(groups, []))
-        vectors, at = [], 0
-        for group in groups:
-            vectors.append(mean_unit(flat[at : at + len(group)]))
-            at += len(group)
-        return vectors
+        return regroup(flat, groups)
 
     def search(self, query: str) -> tuple[list[str], float]:
         started = time.perf_counter()

@@ -5,6 +5,7 @@ character; here the windows are cut at token boundaries of the original text
 (tiktoken's offsets), so a chunk is always ``text[start:end]``.
 """
 
+import functools
 import time
 from typing import Any
 
@@ -17,22 +18,32 @@ from .extract import Document
 TOKENIZER = "cl100k_base"
 
 
+@functools.cache
+def _encoding() -> Any:
+    from herd.distribution.server import seed_tiktoken_cache
+
+    seed_tiktoken_cache()  # the offline cl100k_base, also outside the server (tests, benchmarks)
+    return _get_encoding(TOKENIZER)
+
+
+def token_offsets(text: str) -> list[int]:
+    """Where each cl100k token of ``text`` starts, then ``len(text)``: token ``i`` is ``text[o[i]:o[i + 1]]``."""
+    encoding = _encoding()
+    _, offsets = encoding.decode_with_offsets(encoding.encode(text, disallowed_special=()))
+    return [*offsets, len(text)]
+
+
 def chunk_document(
     document_id: str, document: Document, window: int, overlap: int, attributes: dict[str, Any]
 ) -> list[Chunk]:
     if overlap >= window:
         raise ValueError(f"chunk overlap ({overlap} tokens) must be smaller than the chunk size ({window} tokens)")
-    from herd.distribution.server import seed_tiktoken_cache
-
-    seed_tiktoken_cache()  # the offline cl100k_base, also when chunking outside the server (tests, benchmarks)
-    encoding = _get_encoding(TOKENIZER)
-    tokens = encoding.encode(document.text, disallowed_special=())
-    _, offsets = encoding.decode_with_offsets(tokens)
-    offsets.append(len(document.text))
+    offsets = token_offsets(document.text)
+    count = len(offsets) - 1
     now = int(time.time())
     chunks = []
-    for first in range(0, len(tokens), window - overlap):
-        last = min(first + window, len(tokens))
+    for first in range(0, count, window - overlap):
+        last = min(first + window, count)
         start, end = offsets[first], offsets[last]
         text = document.text[start:end]
         if text.strip():
@@ -56,6 +67,6 @@ def chunk_document(
                     ),
                 )
             )
-        if last == len(tokens):
+        if last == count:
             break
     return chunks

@@ -12,18 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from .chunking import token_offsets
+
 
 def split(text: str, piece_tokens: int) -> list[str]:
     """``text`` as consecutive exact slices of at most ``piece_tokens`` cl100k tokens."""
-    from llama_stack.providers.utils.memory.vector_store import _get_encoding
-
-    encoding = _get_encoding("cl100k_base")
-    tokens = encoding.encode(text, disallowed_special=())
-    if len(tokens) <= piece_tokens:
+    offsets = token_offsets(text)
+    if len(offsets) - 1 <= piece_tokens:
         return [text]
-    _, offsets = encoding.decode_with_offsets(tokens)
-    offsets.append(len(text))
-    cuts = [offsets[i] for i in range(0, len(tokens), piece_tokens)] + [len(text)]
+    cuts = [*offsets[:-1:piece_tokens], len(text)]
     return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()] or [text]
 
 
@@ -31,6 +28,15 @@ def mean_unit(vectors: list[Any]) -> list[float]:
     mean = np.mean(np.asarray(vectors, dtype=np.float64), axis=0)
     norm = float(np.linalg.norm(mean)) or 1.0
     return [float(x) for x in mean / norm]
+
+
+def regroup(vectors: list[Any], groups: list[list[str]]) -> list[list[float]]:
+    """One vector per group: the unit mean of the group's consecutive share of ``vectors``."""
+    out, at = [], 0
+    for group in groups:
+        out.append(mean_unit(vectors[at : at + len(group)]))
+        at += len(group)
+    return out
 
 
 class PiecewiseEmbeddings:
@@ -53,10 +59,6 @@ class PiecewiseEmbeddings:
         if all(len(p) == 1 for p in pieces):
             return await self.inference.openai_embeddings(params)
         reply = await self.inference.openai_embeddings(params.model_copy(update={"input": sum(pieces, [])}))
-        flat = [d.embedding for d in sorted(reply.data, key=lambda d: d.index)]
-        vectors, at = [], 0
-        for group in pieces:
-            vectors.append(mean_unit(flat[at : at + len(group)]))
-            at += len(group)
+        vectors = regroup([d.embedding for d in sorted(reply.data, key=lambda d: d.index)], pieces)
         data = [OpenAIEmbeddingData(embedding=v, index=i) for i, v in enumerate(vectors)]
         return OpenAIEmbeddingsResponse(data=data, model=reply.model, usage=reply.usage)
