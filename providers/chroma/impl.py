@@ -132,22 +132,23 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         if collection_name(vector_store_id) in names:
             await run(self.client.delete_collection, self.location, name=collection_name(vector_store_id))
 
-    def _index(self, vector_store_id: str) -> ChromaIndex:
+    def _store(self, vector_store_id: str) -> VectorStoreWithIndex:
         try:
-            index = self.cache[vector_store_id].index
+            return self.cache[vector_store_id]
         except KeyError:
             raise VectorStoreNotFoundError(vector_store_id) from None
+
+    def _index(self, vector_store_id: str) -> ChromaIndex:
+        index = self._store(vector_store_id).index
         assert isinstance(index, ChromaIndex)
         return index
 
     async def insert_chunks(self, request: InsertChunksRequest) -> None:
-        self._index(request.vector_store_id)
-        await self.cache[request.vector_store_id].insert_chunks(request)
+        await self._store(request.vector_store_id).insert_chunks(request)
 
     async def query_chunks(self, request: QueryChunksRequest) -> QueryChunksResponse:
         try:
-            self._index(request.vector_store_id)
-            return await self.cache[request.vector_store_id].query_chunks(_only_what_is_returned(request))
+            return await self._store(request.vector_store_id).query_chunks(_only_what_is_returned(request))
         except Exception as exc:
             failures = _search_failures.get()
             if failures is not None:

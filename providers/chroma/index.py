@@ -74,7 +74,7 @@ class ChromaIndex(EmbeddingIndex):
             "query",
             query_embeddings=[list(map(float, embedding))],
             n_results=k,
-            where=to_where(filters) if filters is not None else None,
+            where=_where(filters),
             include=["documents", "metadatas", "distances"],
         )
         scored = [
@@ -89,14 +89,17 @@ class ChromaIndex(EmbeddingIndex):
         terms = keyword.query_terms(query_string)
         if not terms:
             return _response([])
-        got = await self.call(
-            "get",
-            where_document={"$regex": keyword.candidate_pattern(terms)},
-            where=to_where(filters) if filters is not None else None,
-            limit=self.keyword_candidates,
-            include=["documents", "metadatas"],
+        got, total = await asyncio.gather(
+            self.call(
+                "get",
+                where_document={"$regex": keyword.candidate_pattern(terms)},
+                where=_where(filters),
+                limit=self.keyword_candidates,
+                include=["documents", "metadatas"],
+            ),
+            self.count(),
         )
-        scores = keyword.bm25_scores(terms, got["documents"], await self.count())
+        scores = keyword.bm25_scores(terms, got["documents"], total)
         ranked = sorted(zip(got["documents"], got["metadatas"], scores, strict=True), key=lambda r: -r[2])[:k]
         return _response([(self.chunk(d, m), s) for d, m, s in ranked if s > 0 and s >= score_threshold])
 
@@ -140,6 +143,10 @@ def rrf(vector_ranked: list[str], keyword_ranked: list[str], impact: float) -> d
             fused[key] = fused.get(key, 0.0) + 1.0 / (impact + rank)
     best = 2.0 / (impact + 1)
     return {key: score / best for key, score in fused.items()}
+
+
+def _where(filters: Any) -> dict[str, Any] | None:
+    return to_where(filters) if filters is not None else None
 
 
 def chunk_key(document_id: str, chunk_id: str) -> str:
