@@ -3,7 +3,6 @@
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import openai
 import pytest
 
 from herd.distribution import templates
-from tests.conftest import TINY_MODEL, free_port, start_server
+from tests.conftest import TINY_MODEL, free_port, start_server, stop_process_group
 from tests.rag_files import CORPUS, attach
 
 FILES = ["alice_ch07_a_mad_tea_party.txt", "as_you_like_it_act2.html"]
@@ -100,22 +99,15 @@ def _start_chroma(path: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
+    stop_process_group(process, timeout=15)
 
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     port = free_port()
     process = _start_chroma(tmp_path / "chroma-data", port, tmp_path / "chroma.log")
-    holder = {"process": process}
     yield f"http://127.0.0.1:{port}", tmp_path, port
-    _stop(holder["process"])
+    _stop(process)
 
 
 def test_a_chroma_server_holds_the_stores(
