@@ -8,6 +8,7 @@
     ├── PolicyRefused (403)        the privacy policy forbids sending this request where it would go
     ├── ServerBusy (503)           the request queue is full; retry later
     ├── StoreUnavailable (503)     the vector store backend (a Chroma server) cannot be reached
+    ├── ShieldUnavailable (503)    a shield could not judge and the policy fails closed
     └── EngineFailure (500)        the inference engine failed while serving
 
 llama-stack's server turns any exception carrying an integer ``status_code`` into an
@@ -46,6 +47,10 @@ class ServerBusy(HerdError):
 
 
 class StoreUnavailable(HerdError):
+    status_code = 503
+
+
+class ShieldUnavailable(HerdError):
     status_code = 503
 
 

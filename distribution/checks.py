@@ -42,6 +42,7 @@ REQUIREMENTS = (
     Requirement("mcp", "mcp", "mcp<2", below_major=2),
     Requirement("chardet", "chardet", "chardet==7.7.0"),
     Requirement("pypdf", "pypdf", "pypdf==7.1.0"),
+    Requirement("securevector-guardian-model", "svguardian", "securevector-guardian-model==1.4.0", exact="1.4.0"),
 )
 
 

@@ -8,6 +8,7 @@ HERD_PROVIDER_MODULES = [
     "herd.providers.compose",
     "herd.providers.ollama",
     "herd.providers.chroma",
+    "herd.providers.shields",
 ]
 
 
