@@ -22,6 +22,13 @@ def build(
     install: Annotated[
         bool, typer.Option("--install/--no-install", help="Also pip-install the requirements into this Python.")
     ] = False,
+    guard_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Add the Llama Guard shield on this model: an Ollama name (llama-guard3:1b) for `ollama`, "
+            "a model added with `herd models add` for `embedded` and `chroma`."
+        ),
+    ] = None,
 ) -> None:
     """Render DIST's run config into DIR/run.yaml, check it, and list the pip packages it needs."""
     from herd.distribution.templates import DISTRIBUTIONS
@@ -34,7 +41,7 @@ def build(
 
     from herd.distribution import runconfig
 
-    text = runconfig.render(dist, DISTRIBUTIONS[dist].render())
+    text = runconfig.render(dist, DISTRIBUTIONS[dist].render(**({"guard_model": guard_model} if guard_model else {})))
     stack_config = runconfig.validate(yaml.safe_load(text))
     packages = runconfig.pip_packages(stack_config)
     folder = out if out is not None else Path(dist)

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from herd.cli import agents, build, docs, doctor, listing, models, run, stores
+from herd.cli import agents, build, docs, doctor, listing, models, run, shields, stores
 from herd.errors import HerdError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(agents.app, name="agents")
 app.add_typer(docs.app, name="docs")
 app.add_typer(stores.app, name="stores")
+app.add_typer(shields.app, name="shields")
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Agents by name and the privacy policy, applied to requests before llama-stack sees them.
 
 - ``POST /v1/responses`` with ``model: "agent:NAME"`` becomes the agent's request:
-  its instructions, tools (vector stores named or by id), shields as guardrails,
+  its instructions, tools (vector stores named or by id), shields (``shield_policy``),
   turn limit, output schema and temperature, on the model its routing policy
   picks. ``metadata.herd_route`` records the choice and why.
 - Requests to a composed model ask for reasoning, so the vision stage's report
@@ -19,6 +19,7 @@ from typing import Any
 from herd.apps.agents.library import get_agent
 from herd.apps.agents.spec import AgentSpec, FileSearchTool, McpTool
 from herd.distribution import privacy
+from herd.distribution.shield_policy import ShieldPolicy, combine
 from herd.distribution.templates import COMPOSE_TYPE
 from herd.errors import InvalidRequest
 
@@ -30,7 +31,9 @@ class Gateway:
     def __init__(self, run_config: dict[str, Any], agents: dict[str, AgentSpec], stack_impls: Any) -> None:
         self.agents = agents
         self.impls = stack_impls
-        self.server_policy = privacy.ServerPrivacy.model_validate((run_config.get("herd") or {}).get("privacy") or {})
+        herd = run_config.get("herd") or {}
+        self.server_policy = privacy.ServerPrivacy.model_validate(herd.get("privacy") or {})
+        self.shields = ShieldPolicy.model_validate(herd.get("shields") or {})
         self.providers: dict[str, tuple[str, dict[str, Any]]] = {}
         self.composed: dict[str, dict[str, Any]] = {}
         for entries in (run_config.get("providers") or {}).values():
@@ -110,8 +113,6 @@ class Gateway:
         body.setdefault("max_infer_iters", spec.max_turns)
         if body["tools"] and spec.tool_choice != "auto":
             body.setdefault("tool_choice", spec.tool_choice)
-        if spec.shields:
-            body["guardrails"] = [*spec.shields, *(body.get("guardrails") or [])]
         if spec.temperature is not None:
             body.setdefault("temperature", spec.temperature)
         if spec.output_schema and not body.get("text"):
@@ -158,6 +159,16 @@ class Gateway:
             "(client.vector_stores.create(name=...)) or fix the agent's file_search tool"
         )
 
+    def shield_policy(self, body: dict[str, Any]) -> ShieldPolicy:
+        """The shields of one (rewritten) request: the server's, its agent's, its own ``guardrails``.
+
+        Herd runs a request's ``guardrails`` itself, on sentence boundaries, so they are
+        taken out of the body: llama-stack would re-check the whole reply at every chunk.
+        """
+        agent = self.agents.get(str((body.get("metadata") or {}).get("herd_agent")))
+        guardrails = [g if isinstance(g, str) else str(g.get("type")) for g in body.pop("guardrails", None) or []]
+        return combine(self.shields, agent.shield_policy if agent else None, guardrails)
+
     def listing(self) -> list[dict[str, Any]]:
         return [agent_summary(spec) for spec in sorted(self.agents.values(), key=lambda s: s.name)]
 
@@ -171,7 +182,7 @@ def agent_summary(spec: AgentSpec) -> dict[str, Any]:
         "fallbacks": spec.routing.fallbacks,
         "policy": spec.routing.policy,
         "tools": [t.type if not isinstance(t, McpTool) else f"mcp:{t.server_label}" for t in spec.tools],
-        "shields": spec.shields,
+        "shields": spec.shield_policy.model_dump(exclude_defaults=True),
         "max_turns": spec.max_turns,
         "structured_output": spec.output_schema is not None,
     }

@@ -87,26 +87,42 @@ def validate(data: dict[str, Any]) -> Any:
                 raise ConfigError(
                     f"provider '{provider.provider_id}' ({provider.provider_type}): config.{where}: {first['msg']}"
                 ) from exc
-    _validate_herd_section(data.get("herd"))
+    _validate_herd_section(data.get("herd"), _shield_ids(data))
     return stack_config
 
 
-def _validate_herd_section(section: Any) -> None:
-    """Herd's own settings (llama-stack ignores the key): ``herd.privacy``."""
-    from pydantic import ValidationError
+def _shield_ids(data: dict[str, Any]) -> set[str]:
+    shields = (data.get("registered_resources") or {}).get("shields") or []
+    return {str(s.get("shield_id")) for s in shields if isinstance(s, dict)}
+
+
+def _validate_herd_section(section: Any, shield_ids: set[str]) -> None:
+    """Herd's own settings (llama-stack ignores the key): ``herd.privacy`` and ``herd.shields``."""
+    from pydantic import BaseModel, ValidationError
 
     from herd.distribution.privacy import ServerPrivacy
+    from herd.distribution.shield_policy import ShieldPolicy
 
     if section is None:
         return
-    if not isinstance(section, dict) or set(section) - {"privacy"}:
-        raise ConfigError("run config: `herd` may hold only `privacy` (see distribution/privacy.py)")
-    try:
-        ServerPrivacy.model_validate(section.get("privacy") or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"run config: herd.privacy.{where}: {first['msg']}") from exc
+    if not isinstance(section, dict) or set(section) - {"privacy", "shields"}:
+        raise ConfigError("run config: `herd` may hold only `privacy` and `shields` (see distribution/privacy.py)")
+    schemas: dict[str, type[BaseModel]] = {"privacy": ServerPrivacy, "shields": ShieldPolicy}
+    for key, schema in schemas.items():
+        try:
+            value = schema.model_validate(section.get(key) or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"run config: herd.{key}.{where}: {first['msg']}") from exc
+        if isinstance(value, ShieldPolicy):
+            for place in ("input", "output", "tool_results"):
+                unknown = [s for s in getattr(value, place) if s not in shield_ids]
+                if unknown:
+                    raise ConfigError(
+                        f"run config: herd.shields.{place} names {', '.join(unknown)}, which "
+                        f"registered_resources.shields does not register (registered: {', '.join(sorted(shield_ids)) or 'none'})"
+                    )
 
 
 def provider_spec(api: str, provider: Any) -> Any:

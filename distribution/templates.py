@@ -18,6 +18,10 @@ COMPOSE_MODULE = "herd.providers.compose"
 CHROMA_MODULE = "herd.providers.chroma"
 CHROMA_TYPE = "inline::herd-chroma"
 COMPOSE_TYPE = "inline::herd-compose"
+SHIELDS_MODULE = "herd.providers.shields"
+SHIELDS_TYPE = "inline::herd-shields"
+OFFLINE_SHIELD = "prompt-guard"
+GUARD_SHIELD = "llama-guard"
 VISION_MODEL = "vision-composed"
 
 
@@ -36,17 +40,48 @@ def chroma_store(distro: str, url: str | None = None) -> dict[str, Any]:
     }
 
 
+def shields(guard_model: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shields provider and Herd's shield policy.
+
+    The offline prompt-attack shield screens user input and tool results (retrieved
+    chunks included) by default. With ``guard_model`` (a registered Llama Guard 3 model,
+    e.g. ``ollama/llama-guard3:1b``), Llama Guard also judges input and output.
+    """
+    configured: list[dict[str, Any]] = [{"kind": "offline", "id": OFFLINE_SHIELD}]
+    policy: dict[str, Any] = {"input": [OFFLINE_SHIELD], "tool_results": [OFFLINE_SHIELD], "on_error": "closed"}
+    if guard_model:
+        configured.append({"kind": "llama-guard", "id": GUARD_SHIELD, "model": guard_model})
+        policy.update(input=[OFFLINE_SHIELD, GUARD_SHIELD], output=[GUARD_SHIELD])
+    provider = {
+        "provider_id": "herd-shields",
+        "provider_type": SHIELDS_TYPE,
+        "module": SHIELDS_MODULE,
+        "config": {"shields": configured},
+    }
+    return provider, policy
+
+
 def _common(
-    distro: str, inference: list[dict[str, Any]], embedding: dict[str, str] | None, chroma_url: str | None = None
+    distro: str,
+    inference: list[dict[str, Any]],
+    embedding: dict[str, str] | None,
+    chroma_url: str | None = None,
+    guard_model: str | None = None,
 ) -> dict[str, Any]:
-    """Everything but inference: files, vector stores, responses, conversations, tools, sqlite storage."""
+    """Everything but inference: files, vector stores, responses, shields, tools, sqlite storage."""
+    shield_provider, shield_policy = shields(guard_model)
+    registered = [
+        {"shield_id": s["id"], "provider_id": "herd-shields", "provider_shield_id": s["id"]}
+        for s in shield_provider["config"]["shields"]
+    ]
     state = _state(distro)
     config: dict[str, Any] = {
         "version": 2,
         "distro_name": distro,
-        "apis": ["files", "inference", "responses", "tool_runtime", "vector_io"],
+        "apis": ["files", "inference", "responses", "safety", "tool_runtime", "vector_io"],
         "providers": {
             "inference": inference,
+            "safety": [shield_provider],
             "vector_io": [chroma_store(distro, chroma_url)],
             "files": [
                 {
@@ -88,8 +123,10 @@ def _common(
                 "connectors": {"namespace": "connectors", "backend": "kv_default"},
             },
         },
-        "registered_resources": {"models": [], "shields": [], "vector_stores": [], "tool_groups": []},
+        "registered_resources": {"models": [], "shields": registered, "vector_stores": [], "tool_groups": []},
+        "safety": {"default_shield_id": OFFLINE_SHIELD},
         "server": {"port": 8321},
+        "herd": {"shields": shield_policy},
     }
     if embedding:
         config["vector_stores"] = {
@@ -109,12 +146,16 @@ def embedded(
     context_length: int = 8192,
     chroma_url: str | None = None,
     distro: str = "embedded",
+    guard_model: str | None = None,
 ) -> dict[str, Any]:
     """llama.cpp in-process with the chat model, ONNX MiniLM embeddings; no network, no GPU.
 
     Vector stores are an embedded chromadb, or the Chroma server at ``chroma_url``.
+    ``guard_model`` (a Llama Guard 3 GGUF added with ``herd models add``) adds the Llama
+    Guard shield, served by the same in-process engine.
     """
-    models = list(dict.fromkeys([chat_model, *extra_models, embedding_model]))
+    guard = [guard_model] if guard_model else []
+    models = list(dict.fromkeys([chat_model, *extra_models, *guard, embedding_model]))
     provider = {
         "provider_id": "herd",
         "provider_type": EMBEDDED_TYPE,
@@ -128,12 +169,13 @@ def embedded(
         },
     }
     inference = [provider, compose(f"herd/{chat_model}", {"kind": "ocr"})]
-    return _common(distro, inference, {"provider_id": "herd", "model_id": embedding_model}, chroma_url)
+    embedder = {"provider_id": "herd", "model_id": embedding_model}
+    return _common(distro, inference, embedder, chroma_url, f"herd/{guard_model}" if guard_model else None)
 
 
-def chroma() -> dict[str, Any]:
+def chroma(guard_model: str | None = None) -> dict[str, Any]:
     """``embedded``, with the vector stores on a Chroma server (``chroma run``) at ``CHROMA_URL``."""
-    return embedded(chroma_url="${env.CHROMA_URL:=http://127.0.0.1:8000}", distro="chroma")
+    return embedded(chroma_url="${env.CHROMA_URL:=http://127.0.0.1:8000}", distro="chroma", guard_model=guard_model)
 
 
 def compose(reasoner: str, vision: dict[str, Any]) -> dict[str, Any]:
@@ -151,11 +193,15 @@ OLLAMA_TYPE = "remote::herd-ollama"
 
 
 def ollama(
-    embedding_model: str = DEFAULT_EMBEDDING_MODEL, reasoner: str = "llama3.2:3b", vision_model: str = "llama3.2-vision"
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    reasoner: str = "llama3.2:3b",
+    vision_model: str = "llama3.2-vision",
+    guard_model: str | None = None,
 ) -> dict[str, Any]:
     """Chat through a local Ollama server (``OLLAMA_URL``), tool calls normalised; embeddings stay embedded.
 
     ``compose/vision-composed`` has Ollama's ``vision_model`` read the images for ``reasoner``.
+    ``guard_model`` (e.g. ``llama-guard3:1b``, pulled into Ollama) adds the Llama Guard shield.
     """
     url = "${env.OLLAMA_URL:=http://localhost:11434}/v1"
     providers = [
@@ -168,14 +214,15 @@ def ollama(
         },
         compose(f"ollama/{reasoner}", {"kind": "ollama", "url": url, "model": vision_model}),
     ]
-    return _common("ollama", providers, {"provider_id": "herd", "model_id": embedding_model})
+    embedder = {"provider_id": "herd", "model_id": embedding_model}
+    return _common("ollama", providers, embedder, guard_model=f"ollama/{guard_model}" if guard_model else None)
 
 
 @dataclass(frozen=True)
 class Distribution:
     name: str
     description: str
-    render: Callable[[], dict[str, Any]]
+    render: Callable[..., dict[str, Any]]  # keyword ``guard_model`` adds the Llama Guard shield
 
 
 DISTRIBUTIONS: dict[str, Distribution] = {

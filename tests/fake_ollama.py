@@ -5,6 +5,11 @@ server (xllamacpp, the tiny GGUF model) answers the OpenAI-compatible ``/v1`` ro
 and this app adds the native routes llama-stack's Ollama adapter calls (``/api/ps``,
 ``/api/tags``, ``/api/version``) and Ollama's model naming (``smollm2:135m``).
 
+``llama-guard3:1b`` is a scripted Llama Guard (no guard weights ship on PyPI): its
+``/v1/completions`` answer ``unsafe`` with a category when the judged message names one
+of ``GUARD_WORDS``, an answer out of format for ``GUARD_GARBAGE``, ``safe`` otherwise,
+with first-token logprobs; the prompts it got are at ``/fake/guard``.
+
 A scripted mode stands in for a model that writes tool calls as text: texts posted to
 ``/fake/script`` are the replies to the next chat requests, in order (streamed or not, as
 asked), before the real model answers again. ``/fake/requests`` lists the chat requests
@@ -14,6 +19,7 @@ Run: ``python tests/fake_ollama.py PORT`` (binds 127.0.0.1).
 """
 
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -30,6 +36,9 @@ from herd.distribution.catalog import TINY_CHAT_MODEL, get_model
 from herd.providers.embedded.llamacpp_engine import server_params
 
 MODEL = "smollm2:135m"
+GUARD = "llama-guard3:1b"
+GUARD_WORDS = {"pipe bomb": "S9", "stab my neighbour": "S1", "cook meth": "S2"}
+GUARD_GARBAGE = "make the guard ramble"
 
 
 def _engine() -> tuple[Any, str, str]:
@@ -44,18 +53,24 @@ def build_app() -> Starlette:
     server, upstream, key = _engine()
     client = httpx.AsyncClient(base_url=upstream, headers={"Authorization": f"Bearer {key}"}, timeout=300)
     model_row = {"name": MODEL, "model": MODEL, "size": 98_362_432, "details": {"family": "llama"}}
+    guard_row = {"name": GUARD, "model": GUARD, "size": 1_600_000_000, "details": {"family": "llama"}}
+    guard_prompts: list[str] = []
 
     async def ps(_: Request) -> Response:
-        return JSONResponse({"models": [model_row]})
+        return JSONResponse({"models": [model_row, guard_row]})
 
     async def tags(_: Request) -> Response:
-        return JSONResponse({"models": [model_row]})
+        return JSONResponse({"models": [model_row, guard_row]})
+
+    async def guard_log(_: Request) -> Response:
+        return JSONResponse({"prompts": guard_prompts})
 
     async def version(_: Request) -> Response:
         return JSONResponse({"version": "0.12.0"})
 
     async def models(_: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "library"}]})
+        rows = [{"id": m, "object": "model", "owned_by": "library"} for m in (MODEL, GUARD)]
+        return JSONResponse({"object": "list", "data": rows})
 
     script: list[str] = []
     received: list[dict[str, Any]] = []
@@ -69,6 +84,9 @@ def build_app() -> Starlette:
 
     async def proxy(request: Request) -> Response:
         body = await request.json()
+        if body.get("model") == GUARD and request.url.path == "/v1/completions":
+            guard_prompts.append(str(body.get("prompt")))
+            return _guard(str(body.get("prompt")))
         if body.get("model") != MODEL:
             message = f'model "{body.get("model")}" not found, try pulling it first'
             return JSONResponse({"error": {"message": message, "type": "api_error"}}, status_code=404)
@@ -91,10 +109,29 @@ def build_app() -> Starlette:
             Route("/v1/completions", proxy, methods=["POST"]),
             Route("/fake/script", enqueue, methods=["POST"]),
             Route("/fake/requests", requests),
+            Route("/fake/guard", guard_log),
         ]
     )
     app.state.engine = server  # keep llama.cpp alive as long as the app
     return app
+
+
+def _guard(prompt: str) -> Response:
+    judged = prompt.split("<BEGIN CONVERSATION>")[-1].split("<END CONVERSATION>")[0].strip().split("\n\n")[-1]
+    code = next((c for word, c in GUARD_WORDS.items() if word in judged.lower()), None)
+    text, p_unsafe = (f"\n\nunsafe\n{code}", 0.97) if code else ("\n\nsafe", 0.02)
+    if GUARD_GARBAGE in judged.lower():
+        text = "\n\nI am not sure what you mean."
+    first = "unsafe" if code else "safe"
+    top = [{"token": "unsafe", "logprob": math.log(p_unsafe)}, {"token": "safe", "logprob": math.log(1 - p_unsafe)}]
+    content = [
+        {"token": "\n\n", "logprob": -0.001, "top_logprobs": [{"token": "\n\n", "logprob": -0.001}]},
+        {"token": first, "logprob": math.log(p_unsafe if code else 1 - p_unsafe), "top_logprobs": top},
+    ]
+    choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": {"content": content}}
+    usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3, "total_tokens": len(prompt.split()) + 3}
+    reply = {"id": f"cmpl-guard{time.monotonic_ns()}", "object": "text_completion", "created": int(time.time())}
+    return JSONResponse({**reply, "model": GUARD, "choices": [choice], "usage": usage})
 
 
 def _scripted(text: str, stream: bool) -> Response:

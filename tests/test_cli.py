@@ -46,7 +46,7 @@ def herd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 HELP = {
     (): ["run", "build", "doctor", "distributions", "providers", "models"],
     ("run",): ["--port", "--host", "--max-request-bytes"],
-    ("build",): ["DIST", "--out", "--install", "--no-install"],
+    ("build",): ["DIST", "--out", "--install", "--no-install", "--guard-model"],
     ("doctor",): ["--config", "--port", "--host", "--full", "--quick"],
     ("distributions",): ["list"],
     ("distributions", "list"): ["--help"],
@@ -57,6 +57,9 @@ HELP = {
     ("models", "add"): ["PATH", "--id", "--template", "--context-length", "llama3.2"],
     ("models", "rm"): ["NAME"],
     ("models", "prepare"): ["ID"],
+    ("shields",): ["list", "check"],
+    ("shields", "list"): ["--url"],
+    ("shields", "check"): ["TEXT", "--image", "--shield", "--role", "--url", "Exits 1"],
 }
 
 

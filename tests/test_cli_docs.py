@@ -117,7 +117,8 @@ def test_the_commands_import_their_clients_only_when_run() -> None:
 
 def test_no_server_is_a_config_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    for args in (("docs", "list", "--store", "x"), ("stores", "list"), ("docs", "add", str(CORPUS), "--store", "x")):
+    commands = (("docs", "list", "--store", "x"), ("stores", "list"), ("docs", "add", str(CORPUS), "--store", "x"))
+    for args in (*commands, ("shields", "list"), ("shields", "check", "hello")):
         code, _, err = run_main(monkeypatch, capsys, *args, "--url", url)
         assert code == 1
         assert err.startswith(f"herd: error: no Herd server answers at {url}")

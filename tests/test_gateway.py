@@ -175,10 +175,15 @@ async def test_tool_choice_required_is_sent_only_with_tools() -> None:
     assert "tool_choice" not in await respond(gw, "agent:bare")
 
 
-async def test_shields_become_guardrails_before_the_requests_own() -> None:
+async def test_an_agents_shields_and_the_requests_guardrails_join_the_servers_policy() -> None:
     gw = gateway([agent(shields=["llama-guard"]), agent("plain")])
-    assert (await respond(gw, "agent:helper", guardrails=["mine"]))["guardrails"] == ["llama-guard", "mine"]
-    assert "guardrails" not in await respond(gw, "agent:plain")
+    body = await respond(gw, "agent:helper", guardrails=["mine", {"type": "other"}])
+    policy = gw.shield_policy(body)
+    assert "guardrails" not in body  # Herd runs them; llama-stack would re-check every chunk
+    assert policy.input == ["prompt-guard", "llama-guard", "mine", "other"]
+    assert policy.output == ["llama-guard", "mine", "other"] and policy.tool_results == ["prompt-guard"]
+    plain = gw.shield_policy(await respond(gw, "agent:plain"))
+    assert plain.input == ["prompt-guard"] and plain.output == []
 
 
 async def test_turns_and_temperature_are_defaults_the_request_may_override() -> None:

@@ -19,8 +19,9 @@ from .tools import WEATHER
 FAKE = Path(__file__).with_name("fake_ollama.py")
 
 
-@pytest.fixture(scope="module")
-def ollama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def fake_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A fake Ollama on a free port: (its URL, its process); stopped on exit if still running."""
     port = free_port()
     log = tmp_path_factory.mktemp("ollama") / "ollama.log"
     with open(log, "wb") as out:
@@ -37,9 +38,17 @@ def ollama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             pytest.fail(f"fake Ollama did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(10)
+    try:
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def ollama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fake_ollama(tmp_path_factory) as (url, _process):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from herd.distribution.shield_policy import AgentShields
+
 PolicyMode = Literal["local-only", "prefer-local", "allow-remote"]
 
 
@@ -73,7 +75,10 @@ class AgentSpec(BaseModel):
         description="`required`: the first step must call a tool (later steps choose freely). Small models "
         "that answer from memory instead of looking a fact up need it.",
     )
-    shields: list[str] = Field(default_factory=list, description="Shield ids applied as guardrails.")
+    shields: list[str] | AgentShields = Field(
+        default_factory=list,
+        description="Shield ids on input and output, or per place: `input`, `output`, `tool_results`, `on_error`.",
+    )
     max_turns: int = Field(default=5, ge=1, le=50, description="Inference rounds per request (tool calls included).")
     temperature: float | None = Field(default=None, ge=0, le=2)
     output_schema: dict[str, Any] | None = Field(
@@ -87,6 +92,12 @@ class AgentSpec(BaseModel):
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
             raise ValueError(f"agent name '{name}' must be lowercase letters, digits and dashes (e.g. 'chart-reader')")
         return name
+
+    @property
+    def shield_policy(self) -> AgentShields:
+        if isinstance(self.shields, AgentShields):
+            return self.shields
+        return AgentShields(input=self.shields, output=self.shields)
 
     @property
     def candidates(self) -> list[str]:
