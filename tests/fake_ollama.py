@@ -37,6 +37,7 @@ from herd.providers.embedded.llamacpp_engine import server_params
 
 MODEL = "smollm2:135m"
 GUARD = "llama-guard3:1b"
+VISION_GUARD = "llama-guard3-vision:11b"  # as GUARD, and chat requests with an image: unsafe S1
 GUARD_WORDS = {"pipe bomb": "S9", "stab my neighbour": "S1", "cook meth": "S2"}
 GUARD_GARBAGE = "make the guard ramble"
 
@@ -53,14 +54,14 @@ def build_app() -> Starlette:
     server, upstream, key = _engine()
     client = httpx.AsyncClient(base_url=upstream, headers={"Authorization": f"Bearer {key}"}, timeout=300)
     model_row = {"name": MODEL, "model": MODEL, "size": 98_362_432, "details": {"family": "llama"}}
-    guard_row = {"name": GUARD, "model": GUARD, "size": 1_600_000_000, "details": {"family": "llama"}}
-    guard_prompts: list[str] = []
+    rows = [model_row] + [{**model_row, "name": m, "model": m, "size": 1_600_000_000} for m in (GUARD, VISION_GUARD)]
+    guard_prompts: list[Any] = []
 
     async def ps(_: Request) -> Response:
-        return JSONResponse({"models": [model_row, guard_row]})
+        return JSONResponse({"models": rows})
 
     async def tags(_: Request) -> Response:
-        return JSONResponse({"models": [model_row, guard_row]})
+        return JSONResponse({"models": rows})
 
     async def guard_log(_: Request) -> Response:
         return JSONResponse({"prompts": guard_prompts})
@@ -69,8 +70,8 @@ def build_app() -> Starlette:
         return JSONResponse({"version": "0.12.0"})
 
     async def models(_: Request) -> Response:
-        rows = [{"id": m, "object": "model", "owned_by": "library"} for m in (MODEL, GUARD)]
-        return JSONResponse({"object": "list", "data": rows})
+        listed = [{"id": m, "object": "model", "owned_by": "library"} for m in (MODEL, GUARD, VISION_GUARD)]
+        return JSONResponse({"object": "list", "data": listed})
 
     script: list[str] = []
     received: list[dict[str, Any]] = []
@@ -84,9 +85,12 @@ def build_app() -> Starlette:
 
     async def proxy(request: Request) -> Response:
         body = await request.json()
-        if body.get("model") == GUARD and request.url.path == "/v1/completions":
+        if body.get("model") in (GUARD, VISION_GUARD) and request.url.path == "/v1/completions":
             guard_prompts.append(str(body.get("prompt")))
             return _guard(str(body.get("prompt")))
+        if body.get("model") == VISION_GUARD:
+            guard_prompts.append(body.get("messages"))
+            return _vision_guard(body.get("messages") or [])
         if body.get("model") != MODEL:
             message = f'model "{body.get("model")}" not found, try pulling it first'
             return JSONResponse({"error": {"message": message, "type": "api_error"}}, status_code=404)
@@ -132,6 +136,15 @@ def _guard(prompt: str) -> Response:
     usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3, "total_tokens": len(prompt.split()) + 3}
     reply = {"id": f"cmpl-guard{time.monotonic_ns()}", "object": "text_completion", "created": int(time.time())}
     return JSONResponse({**reply, "model": GUARD, "choices": [choice], "usage": usage})
+
+
+def _vision_guard(messages: list[dict[str, Any]]) -> Response:
+    parts = messages[-1].get("content") if messages else []
+    seen = isinstance(parts, list) and any(p.get("type") == "image_url" for p in parts)
+    message = {"role": "assistant", "content": "unsafe\nS1" if seen else "safe"}
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    head = {"id": f"chatcmpl-guard{time.monotonic_ns()}", "created": int(time.time()), "model": VISION_GUARD}
+    return JSONResponse({**head, "object": "chat.completion", "choices": [choice]})
 
 
 def _scripted(text: str, stream: bool) -> Response:

@@ -128,3 +128,16 @@ def test_probability_from_the_first_non_blank_tokens_alternatives() -> None:
     assert unsafe_probability(only_chosen) == pytest.approx(0.2)
     assert unsafe_probability(None) is None
     assert unsafe_probability({"content": [{"token": "Hello", "logprob": -0.1, "top_logprobs": []}]}) is None
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.txt")))
+def test_fixtures_are_the_saved_chat_templates_rendered(fixture: str) -> None:
+    """The fixtures come from the published chat templates beside them, rendered as transformers would."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("render_fixtures", FIXTURES / "render_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    variant, kind, _ = fixture.split(".")
+    assert module.render(variant, kind) == (FIXTURES / fixture).read_text()

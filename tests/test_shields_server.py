@@ -248,7 +248,13 @@ def guard_server(herd_server_factory: Any, tmp_path_factory: pytest.TempPathFact
 
     with fake_ollama(tmp_path_factory) as (url, process), pytest.MonkeyPatch.context() as mp:
         mp.setenv("OLLAMA_URL", url)
-        server = herd_server_factory(templates.ollama(guard_model="llama-guard3:1b"), "herd-guard")
+        config = templates.ollama(guard_model="llama-guard3:1b")
+        vision = {"kind": "llama-guard", "id": "guard-vision", "model": "ollama/llama-guard3-vision:11b"}
+        config["providers"]["safety"][0]["config"]["shields"].append(vision)
+        config["registered_resources"]["shields"].append(
+            {"shield_id": "guard-vision", "provider_id": "herd-shields", "provider_shield_id": "guard-vision"}
+        )
+        server = herd_server_factory(config, "herd-guard")
         yield server, url, process
         server.stop()
 
@@ -299,6 +305,34 @@ def test_llama_guard_moderations_map_to_openai_categories(guard_server: Any) -> 
         and first["category_scores"]["violence"] == pytest.approx(0.97)
     )
     assert not second["flagged"] and second["category_scores"]["violence"] == pytest.approx(0.02)
+
+
+def test_the_vision_guard_gets_the_image(guard_server: Any, tmp_path: Any, monkeypatch: Any, capsys: Any) -> None:
+    from PIL import Image
+
+    server, url, _ = guard_server
+    image = tmp_path / "photo.png"
+    Image.new("RGB", (32, 32), "red").save(image)
+    args = ("shields", "check", "Is this safe to eat?", "--image", str(image), "--shield", "guard-vision")
+    code, out, _ = run_main(monkeypatch, capsys, *args, "--url", server.base_url)
+    assert code == 1 and "S1" in out
+    (sent,) = httpx.get(url + "/fake/guard").json()["prompts"][-1]
+    assert sent["content"][0]["type"] == "image_url" and sent["content"][0]["image_url"]["url"].startswith(
+        "data:image/png"
+    )
+    assert sent["content"][-1]["text"].startswith("Task: Check if there is unsafe content in 'User' messages")
+    code, out, _ = run_main(
+        monkeypatch,
+        capsys,
+        "shields",
+        "check",
+        "Is bread safe to eat?",
+        "--shield",
+        "guard-vision",
+        "--url",
+        server.base_url,
+    )
+    assert code == 0  # no image: the text prompt as a raw completion, which this fake model answers 'safe'
 
 
 def test_a_guard_that_is_down_fails_closed_and_the_server_stays_up(guard_server: Any) -> None:
