@@ -17,7 +17,7 @@ from ``GET /v1/responses/{id}`` is the model's own, without Herd's citations.
 import json
 from typing import Any
 
-from herd.distribution.asgi import Send
+from herd.distribution.asgi import RewritingSend, Send
 from herd.providers.chroma.keyword import STOPWORDS, words
 
 MIN_OVERLAP = 0.3
@@ -73,53 +73,21 @@ def cite_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-class CitingSend:
+class CitingSend(RewritingSend):
     """An ASGI ``send`` that rewrites a Responses reply (JSON or server-sent events) with citations."""
 
     def __init__(self, send: Send) -> None:
-        self.send = send
-        self.streaming = False
-        self.start: dict[str, Any] | None = None
-        self.buffer = b""
+        super().__init__(send)
         self.results: list[dict[str, Any]] = []
 
-    async def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            headers = dict(message.get("headers", []))
-            self.streaming = headers.get(b"content-type", b"").startswith(b"text/event-stream")
-            if self.streaming or message.get("status") != 200:
-                return await self.send(message)
-            self.start = message
-            return None
-        if message["type"] != "http.response.body":
-            return await self.send(message)
-        if self.start is None and not self.streaming:
-            return await self.send(message)
-        self.buffer += message.get("body", b"")
-        more = message.get("more_body", False)
-        if self.streaming:
-            return await self._send_events(more)
-        if not more:
-            await self._send_json()
-        return None
-
-    async def _send_json(self) -> None:
-        assert self.start is not None
+    async def rewrite_reply(self, body: bytes) -> bytes:
         try:
-            body = json.dumps(cite_response(json.loads(self.buffer))).encode()
+            return json.dumps(cite_response(json.loads(body))).encode()
         except (ValueError, AttributeError, TypeError):
-            body = self.buffer
-        headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await self.send({**self.start, "headers": headers})
-        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+            return body
 
-    async def _send_events(self, more: bool) -> None:
-        *events, self.buffer = self.buffer.split(b"\n\n")
-        if not more:
-            events, self.buffer = [*events, self.buffer] if self.buffer else events, b""
-        out = b"".join(self._event(e) + b"\n\n" for e in events if e)
-        await self.send({"type": "http.response.body", "body": out, "more_body": more})
+    async def rewrite_event(self, raw: bytes) -> list[bytes]:
+        return [self._event(raw)]
 
     def _event(self, raw: bytes) -> bytes:
         lines = raw.split(b"\n")

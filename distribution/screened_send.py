@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any, Literal
 
-from herd.distribution.asgi import Send
+from herd.distribution.asgi import RewritingSend, Send
 from herd.distribution.screening import Judgement, Screening, chat_refusal_chunk, refusal_message
 from herd.errors import ShieldUnavailable
 from herd.providers.shields.verdict import Turn, Verdict
@@ -22,15 +22,12 @@ BOUNDARY = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"')\]\u201d\u2019]*\s|\n"
 _DONE_EVENTS = ("response.output_text.done", "response.content_part.done", "response.output_item.done")
 
 
-class ScreenedSend:
+class ScreenedSend(RewritingSend):
     def __init__(self, send: Send, screening: Screening, context: list[Turn], api: Api) -> None:
-        self.send = send
+        super().__init__(send)
         self.screening = screening
         self.context = context
         self.api = api
-        self.start: dict[str, Any] | None = None
-        self.streaming = False
-        self.buffer = b""
         self.held: list[dict[str, Any]] = []
         self.pending = ""  # held text, not yet checked
         self.checked = ""  # text checked and released, as the model wrote it
@@ -39,27 +36,8 @@ class ScreenedSend:
         self.snapshot: dict[str, Any] = {}
         self.sequence = 0
 
-    async def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            headers = dict(message.get("headers", []))
-            self.streaming = headers.get(b"content-type", b"").startswith(b"text/event-stream")
-            if self.streaming and not self.screening.policy.output:
-                self.start = None  # nothing to check in a stream: it passes untouched
-                return await self.send(message)
-            if self.streaming or message.get("status") != 200:
-                self.start = None if not self.streaming else message
-                return await self.send(message)
-            self.start = message
-            return None
-        if message["type"] != "http.response.body" or self.start is None:
-            return await self.send(message)
-        self.buffer += message.get("body", b"")
-        more = message.get("more_body", False)
-        if self.streaming:
-            return await self._send_events(more)
-        if not more:
-            await self._send_whole()
-        return None
+    def rewrites_streams(self) -> bool:
+        return bool(self.screening.policy.output)  # nothing to check: the stream passes untouched
 
     async def _check(self, text: str) -> Judgement:
         try:
@@ -72,22 +50,16 @@ class ScreenedSend:
 
     # -- whole replies ---------------------------------------------------------
 
-    async def _send_whole(self) -> None:
-        assert self.start is not None
+    async def rewrite_reply(self, body: bytes) -> bytes:
         try:
-            reply = json.loads(self.buffer)
+            reply = json.loads(body)
         except ValueError:
-            reply = None
-        if isinstance(reply, dict):
-            await (self._screen_chat(reply) if self.api == "chat" else self._screen_response(reply))
-            reply["herd_shields"] = self.screening.report()
-            body = json.dumps(reply).encode()
-        else:
-            body = self.buffer
-        headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await self.send({**self.start, "headers": headers})
-        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+            return body
+        if not isinstance(reply, dict):
+            return body
+        await (self._screen_chat(reply) if self.api == "chat" else self._screen_response(reply))
+        reply["herd_shields"] = self.screening.report()
+        return json.dumps(reply).encode()
 
     async def _screen_chat(self, reply: dict[str, Any]) -> None:
         for choice in reply.get("choices") or []:
@@ -116,19 +88,11 @@ class ScreenedSend:
 
     # -- streams ---------------------------------------------------------------
 
-    async def _send_events(self, more: bool) -> None:
-        *events, self.buffer = self.buffer.split(b"\n\n")
-        if not more and self.buffer:
-            events, self.buffer = [*events, self.buffer], b""
-        out: list[bytes] = []
-        for raw in events:
-            if raw and not self.stopped:
-                out.extend(await self._event(raw))
-        if not more and not self.stopped:
-            out.extend(await self._release())  # a stream that ends on a delta still shows it
-        payload = b"".join(e + b"\n\n" for e in out)
-        if payload or not more:
-            await self.send({"type": "http.response.body", "body": payload, "more_body": more})
+    async def rewrite_event(self, raw: bytes) -> list[bytes]:
+        return [] if self.stopped else await self._event(raw)
+
+    async def end_of_stream(self) -> list[bytes]:
+        return [] if self.stopped else await self._release()  # a stream that ends on a delta still shows it
 
     async def _event(self, raw: bytes) -> list[bytes]:
         data = raw[6:] if raw.startswith(b"data: ") else None

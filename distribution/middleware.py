@@ -1,0 +1,176 @@
+"""Herd's ASGI middleware in front of llama-stack's app.
+
+- a request-size limit that answers 413 from the headers, before the body is read;
+- ``GET /v1/herd/status``, ``/v1/herd/agents``, ``/v1/herd/shields`` (and ``.../check``);
+- the gateway (agents by name, the privacy policy) on inference and Responses requests;
+- shields on chat and Responses requests (``screening.py``), file citations on Responses
+  that used ``file_search`` (``citations.py``).
+"""
+
+import json
+import time
+from typing import Any
+
+from herd.distribution import citations, shield_refusals
+from herd.distribution.asgi import error_payload, json_messages, read_body, replay, send_json, with_length
+from herd.distribution.screen_input import screen_request
+from herd.distribution.screened_send import Api, ScreenedSend
+from herd.distribution.screening import CURRENT, Screening
+
+# Requests the gateway (agents by name, privacy policy) sees before llama-stack does.
+GATEWAY_PATHS = ("/v1/responses", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+SCREENED_PATHS = ("/v1/responses", "/v1/chat/completions")
+
+
+class HerdMiddleware:
+    """Refuses oversized bodies early, serves /v1/herd/status and /v1/herd/agents, runs the gateway."""
+
+    def __init__(self, app: Any, max_bytes: int, started: float, gateway: Any = None, safety: Any = None) -> None:
+        self.app = app
+        self.gateway = gateway
+        self.safety = safety
+        self.max_bytes = max_bytes
+        self.started = started
+        self.ready_seconds: float | None = None
+
+    def _too_large(self, size: int | None) -> list[dict[str, Any]]:
+        what = f"{size} bytes" if size is not None else "larger than allowed"
+        message = (
+            f"request body is {what}; the limit is {self.max_bytes} bytes. Send less (for images, resize them "
+            "or upload them through /v1/files), or start the server with a larger --max-request-bytes"
+        )
+        return json_messages(413, {"error": {"message": message, "type": "request_too_large", "code": 413}})
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return await self.app(scope, self._lifespan_receive(receive), send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["path"] == "/v1/herd/status":
+            return await send_json(send, 200, self.status())
+        if scope["path"] == "/v1/herd/agents" and self.gateway is not None:
+            return await send_json(send, 200, {"object": "list", "data": self.gateway.listing()})
+        if scope["path"].startswith("/v1/herd/shields") and self.gateway is not None:
+            return await self._shield_route(scope, receive, send)
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            for message in self._too_large(int(length)):
+                await send(message)
+            return None
+        receive = self._capped_receive(receive, send)
+        if self.gateway is not None and scope["method"] == "POST" and scope["path"] in GATEWAY_PATHS:
+            return await self._through_gateway(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _through_gateway(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from herd.errors import HerdError
+
+        raw = await read_body(receive)
+        if raw is None:
+            return None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None  # llama-stack's validation answers malformed JSON
+        screening = None
+        if isinstance(body, dict):
+            try:
+                body = await self.gateway.rewrite(scope["path"], body)
+                screening = await self._screen(scope["path"], body, send)
+            except HerdError as exc:
+                return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+            if screening is False:
+                return None  # refused: the refusal is sent
+            raw = json.dumps(body).encode()
+            if scope["path"] == "/v1/responses" and citations.uses_file_search(body):
+                send = citations.CitingSend(send)
+        if not screening:
+            return await self.app(with_length(scope, len(raw)), replay(raw, receive), send)
+        api: Api = "responses" if scope["path"] == "/v1/responses" else "chat"
+        token = CURRENT.set(screening)
+        try:
+            send = ScreenedSend(send, screening, screening.context, api)
+            return await self.app(with_length(scope, len(raw)), replay(raw, receive), send)
+        finally:
+            CURRENT.reset(token)
+
+    async def _screen(self, path: str, body: dict[str, Any], send: Any) -> Any:
+        """The request's ``Screening``; False when its input was refused (the refusal is sent); None when no shields."""
+        policy = self.gateway.shield_policy(body)
+        if not policy.active or self.safety is None or path not in SCREENED_PATHS:
+            return None
+        screening = Screening(self.safety, policy)
+        screening.context = shield_refusals.context_turns(path, body)
+        verdict = await screen_request(screening, path, body)
+        if verdict is None:
+            return screening
+        await shield_refusals.send_refusal(send, path, body, verdict, screening.report())
+        return False
+
+    async def _shield_route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from herd.distribution import shield_routes
+        from herd.errors import HerdError
+
+        if self.safety is None:
+            return await send_json(send, 404, error_payload(404, "this distribution has no shields (no `safety` API)"))
+        try:
+            if scope["path"] == "/v1/herd/shields" and scope["method"] == "GET":
+                return await send_json(send, 200, await shield_routes.listing(self.safety, self.gateway.shields))
+            if scope["path"] == "/v1/herd/shields/check" and scope["method"] == "POST":
+                raw = await read_body(receive)
+                try:
+                    body = json.loads(raw or b"")
+                except ValueError:
+                    body = None
+                return await send_json(send, 200, await shield_routes.check(self.safety, body))
+        except HerdError as exc:
+            return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+        message = "use GET /v1/herd/shields or POST /v1/herd/shields/check"
+        return await send_json(send, 404, error_payload(404, message))
+
+    def _lifespan_receive(self, receive: Any) -> Any:
+        async def wrapped() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.startup" and self.ready_seconds is None:
+                self.ready_seconds = time.perf_counter() - self.started
+            return message
+
+        return wrapped
+
+    def _capped_receive(self, receive: Any, send: Any) -> Any:
+        seen = 0
+
+        async def wrapped() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message.get("type") == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # A chunked body with no length: stop reading and answer now.
+                    for reply in self._too_large(None):
+                        await send(reply)
+                    return {"type": "http.disconnect"}
+            return message
+
+        return wrapped
+
+    def status(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = {}
+        for impl in inference_providers(self.app):
+            pool = getattr(impl, "pool", None)
+            if pool is not None:
+                loaded.update(pool.loaded())
+        return {
+            "status": "ok",
+            "uptime_seconds": round(time.perf_counter() - self.started, 3),
+            "startup_seconds": self.ready_seconds,
+            "models_loaded": loaded,
+        }
+
+
+def inference_providers(app: Any) -> list[Any]:
+    from llama_stack_api import Api
+
+    router = app.stack.impls.get(Api.inference)
+    table = getattr(router, "routing_table", None)
+    return list(getattr(table, "impls_by_provider_id", {}).values())
