@@ -16,6 +16,7 @@ from herd.distribution.asgi import error_payload, json_messages, read_body, repl
 from herd.distribution.screen_input import screen_request
 from herd.distribution.screened_send import Api, ScreenedSend
 from herd.distribution.screening import CURRENT, Screening
+from herd.errors import InvalidRequest
 
 # Requests the gateway (agents by name, privacy policy) sees before llama-stack does.
 GATEWAY_PATHS = ("/v1/responses", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
@@ -99,6 +100,11 @@ class HerdMiddleware:
         policy = self.gateway.shield_policy(body)
         if not policy.active or self.safety is None or path not in SCREENED_PATHS:
             return None
+        if body.get("background") and (policy.output or policy.tool_results):
+            raise InvalidRequest(
+                "background responses run after this request ends, where Herd's shields cannot check their tool "
+                "results and output; send the request without `background`, or stream it"
+            )
         screening = Screening(self.safety, policy)
         screening.context = shield_refusals.context_turns(path, body)
         verdict = await screen_request(screening, path, body)

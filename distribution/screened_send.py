@@ -1,8 +1,8 @@
 """Shields on the model's reply: an ASGI ``send`` that checks chat and Responses replies.
 
 A whole reply is checked once. A stream is held back at most until a sentence or
-paragraph ends, or ``max_hold_chars`` characters wait; then the reply so far is checked
-and the held events go out. A flagged reply ends the stream with a refusal (chat: a
+paragraph ends, or ``max_hold_chars`` characters wait; then the held text is checked
+together with the segment released before it, and the held events go out. A flagged reply ends the stream with a refusal (chat: a
 ``content_filter`` chunk; Responses: ``response.completed`` with a refusal message);
 what was already shown stays shown. Redacted text replaces the held deltas.
 """
@@ -32,6 +32,7 @@ class ScreenedSend(RewritingSend):
         self.pending = ""  # held text, not yet checked
         self.checked = ""  # text checked and released, as the model wrote it
         self.shown = ""  # the same text as the client got it (redacted)
+        self.last_raw = self.last_shown = ""  # the segment released last, as written and as shown
         self.stopped = False
         self.snapshot: dict[str, Any] = {}
         self.sequence = 0
@@ -140,18 +141,24 @@ class ScreenedSend(RewritingSend):
         return event
 
     async def _release(self) -> list[bytes]:
+        """Check the held text with the segment released before it, and send it (or the refusal)."""
         if not self.pending:
             return []
-        full = self.checked + self.pending
-        judgement = await self._check(full)
-        held, self.held, self.pending = self.held, [], ""
+        # The window is bounded: a shield reads each stretch of the reply about twice, not once
+        # per boundary with everything before it.
+        window = self.last_raw + self.pending
+        judgement = await self._check(window)
+        held, pending, self.held, self.pending = self.held, self.pending, [], ""
         if judgement.flagged is not None:
             self.stopped = True
             return self._refusal(held[0], judgement.flagged)
-        shown = judgement.redacted if judgement.redacted is not None else full
-        segment = shown[len(self.shown) :] if shown.startswith(self.shown) else shown
-        self.checked, self.shown = full, shown
-        if shown == full:
+        shown = judgement.redacted if judgement.redacted is not None else window
+        start = len(self.last_shown) if shown.startswith(self.last_shown) else len(self.last_raw)
+        segment = shown[start:]
+        self.checked += pending
+        self.shown += segment
+        self.last_raw, self.last_shown = pending, segment
+        if segment == pending:
             return [_encode(e) for e in held]
         first = copy.deepcopy(held[0])
         if self.api == "responses":

@@ -140,6 +140,15 @@ async def test_held_text_is_released_after_max_hold_chars_without_a_boundary() -
     assert texts(sink) == "abcdefgh" * 5
 
 
+async def test_each_check_reads_the_new_sentence_with_the_one_before_not_the_whole_reply() -> None:
+    s, sink = screening(), Sink()
+    sentences = [f"Sentence number {i} is here. " for i in range(10)]
+    await stream(ScreenedSend(sink, s, [], "chat"), [chat_chunk(t) for t in sentences] + [chat_chunk(finish="stop")])
+    judged = [t[-1].text for t in s.safety.shields.calls]
+    assert judged[0] == sentences[0] and judged[-1] == sentences[8] + sentences[9] and len(judged) == 10
+    assert texts(sink) == "".join(sentences)
+
+
 async def test_a_flagged_stream_ends_with_a_refusal_and_shows_nothing_unsafe() -> None:
     s, sink = screening(), Sink()
     await stream(

@@ -128,12 +128,14 @@ def test_an_injected_mcp_tool_result_is_screened_inside_the_responses_loop(oa_cl
             input="What is on the notice board today?",
             tools=[{**tool, "allowed_tools": ["notice_board"]}],
             tool_choice="required",
-            max_output_tokens=40,
+            temperature=0,
             extra_body={"max_infer_iters": 2},
         )
     assert ("notice_board", {}) in office.calls
+    # The result is judged when the model is about to read it, in the loop's next inference.
+    assert [item.type for item in response.output][-1] == "message", response.output
     flagged = [v for v in response.model_extra["herd_shields"] if v["stage"] == "tool_result" and v["flagged"]]
-    assert flagged and flagged[0]["source"] == "tool:notice_board"
+    assert flagged and flagged[0]["source"] == "tool:notice_board", response.model_extra["herd_shields"]
 
 
 def test_text_in_an_image_is_screened(oa_client: Any, chat_model: str) -> None:
@@ -152,6 +154,13 @@ def test_text_in_an_image_is_screened(oa_client: Any, chat_model: str) -> None:
     assert reply.choices[0].finish_reason == "content_filter"
     (verdict,) = reply.model_extra["herd_shields"]
     assert "OCR" in verdict["details"]["images"]
+
+
+def test_a_background_response_is_refused_while_its_tool_results_cannot_be_screened(
+    http: httpx.Client, chat_model: str
+) -> None:
+    reply = _raw(http, "/v1/responses", {"model": chat_model, "input": "hi", "background": True})
+    assert reply.status_code == 400 and "without `background`" in reply.json()["error"]["message"]
 
 
 def test_moderations_of_a_list_give_one_result_each(oa_client: Any) -> None:
