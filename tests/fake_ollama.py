@@ -5,10 +5,12 @@ server (xllamacpp, the tiny GGUF model) answers the OpenAI-compatible ``/v1`` ro
 and this app adds the native routes llama-stack's Ollama adapter calls (``/api/ps``,
 ``/api/tags``, ``/api/version``) and Ollama's model naming (``smollm2:135m``).
 
-``llama-guard3:1b`` is a scripted Llama Guard (no guard weights ship on PyPI): its
-``/v1/completions`` answer ``unsafe`` with a category when the judged message names one
-of ``GUARD_WORDS``, an answer out of format for ``GUARD_GARBAGE``, ``safe`` otherwise,
-with first-token logprobs; the prompts it got are at ``/fake/guard``.
+``/api/generate`` takes raw prompts, as Herd sends completions (Ollama's ``/v1/completions``
+would wrap them in the model's template); the requests are at ``/fake/generate``.
+``llama-guard3:1b`` is a scripted Llama Guard (no guard weights ship on PyPI): it answers
+``unsafe`` with a category when the judged message names one of ``GUARD_WORDS``, an
+answer out of format for ``GUARD_GARBAGE``, ``safe`` otherwise, with first-token
+logprobs; the prompts it got are at ``/fake/guard``.
 
 A scripted mode stands in for a model that writes tool calls as text: texts posted to
 ``/fake/script`` are the replies to the next chat requests, in order (streamed or not, as
@@ -66,6 +68,34 @@ def build_app() -> Starlette:
     async def guard_log(_: Request) -> Response:
         return JSONResponse({"prompts": guard_prompts})
 
+    generated: list[dict[str, Any]] = []
+
+    async def generate(request: Request) -> Response:
+        """Ollama's native generate; ``raw`` prompts only (the templated kind is not needed here)."""
+        body = await request.json()
+        generated.append(body)
+        if not body.get("raw"):
+            return JSONResponse({"error": "this fake answers raw generate requests only"}, status_code=400)
+        if body.get("model") in (GUARD, VISION_GUARD):
+            guard_prompts.append(str(body.get("prompt")))
+            return JSONResponse(_native(_guard_reply(str(body.get("prompt")))))
+        options = body.get("options") or {}
+        upstream = {
+            "prompt": body.get("prompt"),
+            "max_tokens": options.get("num_predict", 32),
+            "temperature": options.get("temperature", 0.8),
+        }
+        reply = (await client.post("/v1/completions", json=upstream)).json()
+        choice = {
+            "text": reply["choices"][0]["text"],
+            "finish_reason": reply["choices"][0]["finish_reason"],
+            "logprobs": None,
+        }
+        return JSONResponse(_native({"choices": [choice], "usage": reply.get("usage", {})}, body.get("model")))
+
+    async def generate_log(_: Request) -> Response:
+        return JSONResponse({"requests": generated})
+
     async def version(_: Request) -> Response:
         return JSONResponse({"version": "0.12.0"})
 
@@ -85,9 +115,6 @@ def build_app() -> Starlette:
 
     async def proxy(request: Request) -> Response:
         body = await request.json()
-        if body.get("model") in (GUARD, VISION_GUARD) and request.url.path == "/v1/completions":
-            guard_prompts.append(str(body.get("prompt")))
-            return _guard(str(body.get("prompt")))
         if body.get("model") == VISION_GUARD:
             guard_prompts.append(body.get("messages"))
             return _vision_guard(body.get("messages") or [])
@@ -114,13 +141,15 @@ def build_app() -> Starlette:
             Route("/fake/script", enqueue, methods=["POST"]),
             Route("/fake/requests", requests),
             Route("/fake/guard", guard_log),
+            Route("/api/generate", generate, methods=["POST"]),
+            Route("/fake/generate", generate_log),
         ]
     )
     app.state.engine = server  # keep llama.cpp alive as long as the app
     return app
 
 
-def _guard(prompt: str) -> Response:
+def _guard_reply(prompt: str) -> dict[str, Any]:
     judged = prompt.split("<BEGIN CONVERSATION>")[-1].split("<END CONVERSATION>")[0].strip().split("\n\n")[-1]
     code = next((c for word, c in GUARD_WORDS.items() if word in judged.lower()), None)
     text, p_unsafe = (f"\n\nunsafe\n{code}", 0.97) if code else ("\n\nsafe", 0.02)
@@ -132,10 +161,25 @@ def _guard(prompt: str) -> Response:
         {"token": "\n\n", "logprob": -0.001, "top_logprobs": [{"token": "\n\n", "logprob": -0.001}]},
         {"token": first, "logprob": math.log(p_unsafe if code else 1 - p_unsafe), "top_logprobs": top},
     ]
-    choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": {"content": content}}
-    usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3, "total_tokens": len(prompt.split()) + 3}
-    reply = {"id": f"cmpl-guard{time.monotonic_ns()}", "object": "text_completion", "created": int(time.time())}
-    return JSONResponse({**reply, "model": GUARD, "choices": [choice], "usage": usage})
+    usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3}
+    return {"choices": [{"text": text, "finish_reason": "stop", "logprobs": content}], "usage": usage}
+
+
+def _native(reply: dict[str, Any], model: str = GUARD) -> dict[str, Any]:
+    """A completion as Ollama's native generate answers it."""
+    choice, usage = reply["choices"][0], reply.get("usage") or {}
+    out = {
+        "model": model,
+        "created_at": "2026-12-01T00:00:00Z",
+        "response": choice["text"],
+        "done": True,
+        "done_reason": choice.get("finish_reason") or "stop",
+        "prompt_eval_count": usage.get("prompt_tokens", 0),
+        "eval_count": usage.get("completion_tokens", 0),
+    }
+    if choice.get("logprobs"):
+        out["logprobs"] = choice["logprobs"]
+    return out
 
 
 def _vision_guard(messages: list[dict[str, Any]]) -> Response:

@@ -173,3 +173,18 @@ def test_a_bad_call_is_repaired_by_a_json_schema_retry_on_the_real_model(ollama_
     arguments = json.loads(choice.message.tool_calls[0].function.arguments)
     assert isinstance(arguments["city"], str)
     assert arguments.get("unit", "celsius") in ("celsius", "fahrenheit")
+
+
+def test_completions_reach_ollama_as_raw_prompts(ollama_herd, ollama_url):
+    """Ollama's /v1/completions would wrap the prompt in the model's chat template; Herd sends it raw."""
+    import openai
+
+    client = openai.OpenAI(base_url=ollama_herd + "/v1", api_key="none", max_retries=0)
+    prompt = "<|im_start|>user\nName a fruit.<|im_end|>\n<|im_start|>assistant\n"
+    reply = client.completions.create(
+        model="ollama/smollm2:135m", prompt=prompt, max_tokens=8, temperature=0, stop="\n"
+    )
+    assert reply.choices[0].text.strip() and reply.choices[0].finish_reason in ("stop", "length")
+    sent = httpx.get(ollama_url + "/fake/generate").json()["requests"][-1]
+    assert sent["raw"] is True and sent["prompt"] == prompt
+    assert sent["options"] == {"temperature": 0.0, "stop": ["\n"], "num_predict": 8}

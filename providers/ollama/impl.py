@@ -1,6 +1,7 @@
 """llama-stack's Ollama adapter, with the replies of requests that carry tools normalised.
 
-Ollama parses tool calls only in the format a model's template declares; small models
+Completions of one prompt go to Ollama's raw generate, which leaves the prompt as it is
+(``raw.py``). Ollama parses tool calls only in the format a model's template declares; small models
 often write them otherwise (fenced JSON, pythonic lists). Replies go through the same
 reader as the embedded provider's, and a bad call is asked for once more with
 Ollama's JSON-schema output (``response_format``) constrained to that function's call.
@@ -14,6 +15,8 @@ from llama_stack_api import (
     OpenAIChatCompletion,
     OpenAIChatCompletionChunk,
     OpenAIChatCompletionRequestWithExtraBody,
+    OpenAICompletion,
+    OpenAICompletionRequestWithExtraBody,
 )
 
 from herd.providers import toolcalls
@@ -25,6 +28,15 @@ _JSON_FORMATS = ("json_schema", "json_object")
 
 class HerdOllamaInference(OllamaInferenceAdapter):
     config: HerdOllamaConfig
+
+    async def openai_completion(self, params: OpenAICompletionRequestWithExtraBody) -> Any:
+        """One prompt, not streamed: Ollama's raw generate, so no chat template touches it (``raw.py``)."""
+        if params.stream or not isinstance(params.prompt, str) or (params.n or 1) != 1:
+            return await super().openai_completion(params)
+        from .raw import as_completion, generate_args
+
+        reply = await self.ollama_client.generate(**generate_args(params))
+        return OpenAICompletion.model_validate(as_completion(reply, params.model))
 
     async def openai_chat_completion(
         self, params: OpenAIChatCompletionRequestWithExtraBody
