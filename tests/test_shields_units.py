@@ -201,3 +201,15 @@ def test_policy_adds_agent_and_request_shields_to_the_servers() -> None:
     assert policy.input == ["prompt-guard", "extra"] and policy.output == ["llama-guard", "extra"]
     assert policy.tool_results == ["prompt-guard"] and policy.on_error == "open"
     assert combine(server, None).on_error == "closed"
+
+
+def test_a_run_config_whose_policy_names_an_unregistered_shield_is_refused() -> None:
+    from herd.distribution import templates
+    from herd.distribution.runconfig import validate
+    from herd.errors import ConfigError
+
+    config = templates.embedded()
+    config["herd"]["shields"]["output"] = ["llama-guard"]
+    with pytest.raises(ConfigError, match=r"herd.shields.output names llama-guard.*registered: prompt-guard"):
+        validate(config)
+    assert templates.embedded(guard_model="llama-guard-3-1b")["herd"]["shields"]["output"] == ["llama-guard"]
