@@ -1,6 +1,5 @@
 """`herd agents list` and `herd agents run`: agents from the shell, with their steps streamed."""
 
-import base64
 import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,8 +94,9 @@ def _attachment(path: Path) -> dict[str, Any]:
     mime = mimetypes.guess_type(path.name)[0] or ""
     if not mime.startswith(("image/", "video/")):
         raise InvalidRequest(f"{path} is not an image or a video (by its name); attach a .png, .jpg, .mp4, ...")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return {"type": "input_image", "image_url": f"data:{mime};base64,{data}", "detail": "auto"}
+    from herd.providers.vision.sources import data_url
+
+    return {"type": "input_image", "image_url": data_url(path.read_bytes(), mime), "detail": "auto"}
 
 
 def _message(exc: Any) -> str:

@@ -1,6 +1,5 @@
 """`herd shields list|check`: the shields of a running Herd server, and a verdict on a text or image."""
 
-import base64
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,15 +33,15 @@ def list_shields(url: UrlOption = DEFAULT_URL) -> None:
     typer.echo(f"when a shield cannot judge: fail {listing['policy']['on_error']}")
 
 
-def _data_url(path: Path) -> str:
+def _image_url(path: Path) -> str:
     from herd.errors import InvalidRequest
-    from herd.providers.vision.sources import sniff_mime
+    from herd.providers.vision.sources import data_url
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidRequest(f"cannot read image {path}: {exc.strerror}") from exc
-    return f"data:{sniff_mime(data, 'image/png')};base64,{base64.b64encode(data).decode('ascii')}"
+    return data_url(data)
 
 
 @app.command("check")
@@ -57,7 +56,7 @@ def check(
 
     Exits 1 when a shield flags the text, 2 when a shield could not judge.
     """
-    body = {"text": text, "images": [_data_url(p) for p in image or []], "shields": shield or [], "role": role}
+    body = {"text": text, "images": [_image_url(p) for p in image or []], "shields": shield or [], "role": role}
     start = time.perf_counter()
     verdicts = _client(url).request("POST", "/herd/shields/check", json=body)["verdicts"]
     total = (time.perf_counter() - start) * 1000

@@ -4,7 +4,6 @@ A check runs each named shield (default: all) on one text and its images, and an
 every verdict with its latency; a shield that cannot judge answers an error verdict.
 """
 
-import base64
 from typing import Any
 
 from herd.distribution.screening import Screening
@@ -30,12 +29,12 @@ async def listing(safety: Any, policy: ShieldPolicy) -> dict[str, Any]:
 
 
 def _image(value: Any) -> bytes:
-    if not isinstance(value, str) or not value.startswith("data:") or "," not in value:
+    if not isinstance(value, str) or not value.startswith("data:"):
         raise InvalidRequest("each of `images` must be a data URL (data:image/png;base64,...)")
-    try:
-        return base64.b64decode(value.split(",", 1)[1], validate=True)
-    except ValueError as exc:
-        raise InvalidRequest(f"an image data URL is not valid base64 ({exc})") from exc
+    from herd.providers.vision.sources import load_url
+
+    data, _mime, _name = load_url(value)
+    return data
 
 
 async def check(safety: Any, body: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ first, as the published format does). Any failure of the backend is an ``error``
 verdict; an answer out of format is a flagged one (fail closed).
 """
 
-import base64
 import time
 from typing import Any
 
@@ -68,8 +67,10 @@ class LlamaGuardRunner:
         images = [i for t in conversation for i in t.images]
         common = {"model": self.config.model, "max_tokens": self.config.max_tokens, "temperature": 0.0}
         if self.variant == "11b-vision" and images:
+            from herd.providers.vision.sources import data_url
+
             text = prompt.removeprefix(BEGIN).removesuffix(END).removeprefix(IMAGE).rstrip()
-            content = [*({"type": "image_url", "image_url": {"url": _data_url(i)}} for i in images)]
+            content = [*({"type": "image_url", "image_url": {"url": data_url(i)}} for i in images)]
             content.append({"type": "text", "text": text})
             request = OpenAIChatCompletionRequestWithExtraBody(
                 messages=[{"role": "user", "content": content}], logprobs=True, top_logprobs=TOP_LOGPROBS, **common
@@ -87,12 +88,6 @@ class LlamaGuardRunner:
 
 def _dump(logprobs: Any) -> Any:
     return logprobs.model_dump() if hasattr(logprobs, "model_dump") else logprobs
-
-
-def _data_url(data: bytes) -> str:
-    from herd.providers.vision.sources import sniff_mime
-
-    return f"data:{sniff_mime(data, 'image/png')};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _short(exc: BaseException) -> str:

@@ -1,6 +1,5 @@
 """A vision model behind an OpenAI-compatible chat endpoint (vLLM, llama.cpp, Ollama's /v1, herd's CUDA backend)."""
 
-import base64
 from typing import Any
 
 import httpx
@@ -8,6 +7,7 @@ import httpx
 from .base import ImageInput, VisionReport, require_images
 from .config import VisionStageConfig
 from .remote_errors import endpoint_error, reply_error
+from .sources import data_url
 
 SYSTEM_PROMPT = (
     "You are the eyes of an assistant that cannot see images. Another model will answer the user's question "
@@ -18,15 +18,11 @@ SYSTEM_PROMPT = (
 )
 
 
-def data_url(image: ImageInput) -> str:
-    return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
-
-
 def request_body(model: str, images: list[ImageInput], question: str) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"type": "text", "text": f"The user's question: {question}"}]
     for index, image in enumerate(images, start=1):
         content.append({"type": "text", "text": f"{image.label(index)}:"})
-        content.append({"type": "image_url", "image_url": {"url": data_url(image)}})
+        content.append({"type": "image_url", "image_url": {"url": data_url(image.data, image.mime)}})
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
     return {"model": model, "messages": messages, "temperature": 0, "stream": False}
 

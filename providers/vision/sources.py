@@ -45,6 +45,11 @@ def load_url(url: str) -> tuple[bytes, str, str]:
     return data, mimetypes.guess_type(path.name)[0] or sniff_mime(data), path.name
 
 
+def data_url(data: bytes, mime: str | None = None) -> str:
+    """``data`` as a base64 data URL; without ``mime``, the type its first bytes show (PNG if none)."""
+    return f"data:{mime or sniff_mime(data, 'image/png')};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def _decode_data_url(url: str) -> tuple[bytes, str]:
     header, comma, payload = url[len("data:") :].partition(",")
     if not comma:
