@@ -106,7 +106,6 @@ class HerdMiddleware:
                 "results and output; send the request without `background`, or stream it"
             )
         screening = Screening(self.safety, policy)
-        screening.context = shield_refusals.context_turns(path, body)
         verdict = await screen_request(screening, path, body)
         if verdict is None:
             return screening

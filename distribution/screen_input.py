@@ -7,11 +7,12 @@ message refuses the request; a flagged tool result is replaced by a notice, so t
 still answers but never reads the injected text. PII redaction rewrites the text.
 """
 
+from dataclasses import replace
 from typing import Any
 
 from herd.distribution.screening import Screening, notice
-from herd.providers.shields.messages import turns_from_input, turns_from_messages
-from herd.providers.shields.verdict import Verdict
+from herd.providers.shields.messages import input_turn, message_turn
+from herd.providers.shields.verdict import Turn, Verdict
 
 
 def _role(item: dict[str, Any]) -> str:
@@ -46,23 +47,29 @@ def _set_text(item: dict[str, Any], text: str, responses: bool) -> None:
 
 
 async def screen_items(screening: Screening, items: list[Any], responses: bool) -> Verdict | None:
-    """Judge the trailing user messages or tool results of ``items`` (changed in place)."""
+    """Judge the trailing user messages or tool results of ``items`` (changed in place).
+
+    The items are read into turns once; what the shields leave the model to read becomes
+    the context the output shields judge the reply in (``screening.context``).
+    """
     policy = screening.policy
-    to_turns = turns_from_input if responses else turns_from_messages
+    to_turn = input_turn if responses else message_turn
+    turns = [to_turn(item) for item in items]
     for index in _trailing(items):
-        item = items[index]
-        conversation = to_turns(items[: index + 1])
-        if not conversation:
+        turn = turns[index]
+        if turn is None:
             continue
-        tool = _role(item) == "tool"
+        tool = turn.role == "tool"
+        conversation = [t for t in turns[: index + 1] if t is not None]
         shields = policy.tool_results if tool else policy.input
         judgement = await screening.judge(shields, conversation, "tool_result" if tool else "input")
         if judgement.flagged is not None and not tool:
             return judgement.flagged
-        if judgement.flagged is not None:
-            _set_text(item, notice(judgement.flagged), responses)
-        elif judgement.redacted is not None:
-            _set_text(item, judgement.redacted, responses)
+        text = notice(judgement.flagged) if judgement.flagged is not None else judgement.redacted
+        if text is not None:
+            _set_text(items[index], text, responses)
+            turns[index] = replace(turn, text=text)
+    screening.context = [Turn(t.role, t.text) for t in turns if t is not None and t.text]
     return None
 
 

@@ -42,11 +42,10 @@ class ScreenedVectorIO:
 
 async def _screened(screening: Screening, text: str, what: str) -> str:
     try:
-        judgement = await screening.judge(screening.policy.tool_results, [Turn("tool", text)], "tool_result")
+        judgement = await screening.judge(screening.policy.tool_results, [Turn("tool", text)], "tool_result", what)
     except ShieldUnavailable as exc:
         return f"[Herd withheld this content: it could not be screened ({exc})]"
     if judgement.flagged is not None:
-        screening.verdicts[-1]["source"] = what
         return notice(judgement.flagged)
     return judgement.redacted if judgement.redacted is not None else text
 

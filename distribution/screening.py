@@ -43,11 +43,15 @@ class Screening:
         self.judged: dict[str, str] = {}  # tool results judged in this request: digest -> what the model reads
         self.context: list[Turn] = []  # the conversation a reply answers, for the output shields
 
-    async def judge(self, shields: list[str], conversation: list[Turn], stage: str) -> Judgement:
+    async def judge(
+        self, shields: list[str], conversation: list[Turn], stage: str, source: str | None = None
+    ) -> Judgement:
+        """The shields' judgement of the last turn; each verdict is reported with its stage (and source)."""
         if not shields or not conversation:
             return Judgement(None, None)
         results = await asyncio.gather(*(self._one(s, conversation) for s in shields))
-        self.verdicts.extend({"stage": stage, **v.as_dict()} for v in results)
+        where = {"stage": stage, **({"source": source} if source else {})}
+        self.verdicts.extend({**where, **v.as_dict()} for v in results)
         failed = [v for v in results if v.error]
         if failed and self.policy.on_error == "closed":
             why = "; ".join(f"shield '{v.shield}': {v.reason}" for v in failed)

@@ -5,17 +5,7 @@ from typing import Any
 
 from herd.distribution.asgi import send_json
 from herd.distribution.screening import chat_refusal, chat_refusal_chunk, response_refusal
-from herd.providers.shields.messages import turns_from_input, turns_from_messages
-from herd.providers.shields.verdict import Turn, Verdict
-
-
-def context_turns(path: str, body: dict[str, Any]) -> list[Turn]:
-    """The conversation a reply answers, as the output shields see it (images left out)."""
-    if path == "/v1/responses":
-        turns = turns_from_input(body.get("input"))
-    else:
-        turns = turns_from_messages(body.get("messages") or [])
-    return [Turn(t.role, t.text) for t in turns if t.text]
+from herd.providers.shields.verdict import Verdict
 
 
 def _sse(*events: dict[str, Any]) -> bytes:

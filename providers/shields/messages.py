@@ -47,37 +47,40 @@ def _parts(content: Any) -> tuple[str, tuple[bytes, ...], int]:
     return "\n".join(t for t in texts if t), read, len(images) - len(read)
 
 
-def turns_from_messages(messages: list[dict[str, Any]]) -> list[Turn]:
+def message_turn(message: Any) -> Turn | None:
+    """One Chat Completions message as a turn; None for system and developer messages and empty ones."""
+    if not isinstance(message, dict):
+        return None  # llama-stack's validation answers a malformed message
+    role = _ROLES.get(str(message.get("role")))
+    if role is None:
+        return None
+    text, images, unread = _parts(message.get("content"))
+    return Turn(role, text, images, unread) if text or images or unread else None
+
+
+def input_turn(item: Any) -> Turn | None:
+    """One Responses input item as a turn; None for items that are not messages or tool outputs."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type", "message")
+    if kind == "function_call_output":
+        output = item.get("output")
+        text, images, unread = _parts(output) if isinstance(output, list) else (str(output or ""), (), 0)
+        return Turn("tool", text, images, unread)
+    if kind != "message":
+        return None
+    role = _ROLES.get(str(item.get("role")))
+    text, images, unread = _parts(item.get("content"))
+    return Turn(role, text, images, unread) if role is not None and (text or images or unread) else None
+
+
+def turns_from_messages(messages: Any) -> list[Turn]:
     """Chat Completions messages as turns (system and developer messages left out)."""
-    turns = []
-    for message in messages if isinstance(messages, list) else []:
-        if not isinstance(message, dict):
-            continue  # llama-stack's validation answers a malformed message
-        role = _ROLES.get(str(message.get("role")))
-        if role is None:
-            continue
-        text, images, unread = _parts(message.get("content"))
-        if text or images or unread:
-            turns.append(Turn(role, text, images, unread))
-    return turns
+    return [t for m in (messages if isinstance(messages, list) else []) if (t := message_turn(m)) is not None]
 
 
 def turns_from_input(value: Any) -> list[Turn]:
     """Responses ``input`` (a string or a list of items) as turns."""
     if isinstance(value, str):
         return [Turn("user", value)]
-    turns = []
-    for item in value if isinstance(value, list) else []:
-        if not isinstance(item, dict):
-            continue
-        kind = item.get("type", "message")
-        if kind == "function_call_output":
-            output = item.get("output")
-            text, images, unread = _parts(output) if isinstance(output, list) else (str(output or ""), (), 0)
-            turns.append(Turn("tool", text, images, unread))
-        elif kind == "message":
-            role = _ROLES.get(str(item.get("role")))
-            text, images, unread = _parts(item.get("content"))
-            if role is not None and (text or images or unread):
-                turns.append(Turn(role, text, images, unread))
-    return turns
+    return [t for item in (value if isinstance(value, list) else []) if (t := input_turn(item)) is not None]

@@ -66,12 +66,12 @@ class OfflineRunner:
 
     def check(self, conversation: list[Turn]) -> Verdict:
         start = time.perf_counter()
-        turns = conversation[-1:]
-        texts = [t.text for t in turns if t.text] + [image_text(i) for t in turns for i in t.images]
-        verdict = self._judge("\n\n".join(texts), data=conversation[-1].role == "tool")
-        if any(t.images for t in turns):
+        turn = conversation[-1]
+        texts = [turn.text] if turn.text else []
+        verdict = self._judge("\n\n".join(texts + [image_text(i) for i in turn.images]), data=turn.role == "tool")
+        if turn.images:
             verdict.details["images"] = "text read by OCR was screened; image content is not seen"
-        if any(t.unread for t in turns):
+        if turn.unread:
             verdict.details["unread_images"] = "images given by URL are not screened; send them as data URLs"
         verdict.latency_ms = (time.perf_counter() - start) * 1000
         return verdict
