@@ -28,7 +28,7 @@ class ScreenedSend(RewritingSend):
         self.screening = screening
         self.context = context
         self.api = api
-        self.held: list[dict[str, Any]] = []
+        self.held: list[tuple[bytes, dict[str, Any]]] = []  # held events, as received and parsed
         self.pending = ""  # held text, not yet checked
         self.checked = ""  # text checked and released, as the model wrote it
         self.shown = ""  # the same text as the client got it (redacted)
@@ -106,7 +106,7 @@ class ScreenedSend(RewritingSend):
             return out if self.stopped else [*out, raw]
         delta = self._delta(event)
         if delta is not None:
-            self.held.append(event)
+            self.held.append((raw, event))
             self.pending += delta
             if BOUNDARY.search(self.pending) or len(self.pending) >= self.screening.policy.max_hold_chars:
                 return await self._release()
@@ -114,7 +114,7 @@ class ScreenedSend(RewritingSend):
         out = await self._release()
         if self.stopped:
             return out
-        return [*out, _encode(self._annotate(event))]
+        return [*out, self._annotated(raw, event)]
 
     def _delta(self, event: dict[str, Any]) -> str | None:
         """The text an event adds to the reply, or None for every other event."""
@@ -129,16 +129,24 @@ class ScreenedSend(RewritingSend):
         content = (choices[0].get("delta") or {}).get("content")
         return content if isinstance(content, str) and content else None
 
-    def _annotate(self, event: dict[str, Any]) -> dict[str, Any]:
-        """A redacted reply's final text in the events that repeat it; the verdicts on the last event."""
+    def _annotated(self, raw: bytes, event: dict[str, Any]) -> bytes:
+        """A redacted reply's final text in the events that repeat it; the verdicts on the last event.
+
+        Every other event goes out as it came.
+        """
         kind = event.get("type")
-        if self.shown != self.checked and kind in _DONE_EVENTS + ("response.completed",):
+        redact = self.shown != self.checked and kind in _DONE_EVENTS + ("response.completed",)
+        completed = kind == "response.completed" and isinstance(event.get("response"), dict)
+        finished = self.api == "chat" and any(c.get("finish_reason") for c in event.get("choices") or [])
+        if not (redact or completed or finished):
+            return raw
+        if redact:
             event = json.loads(json.dumps(event).replace(json.dumps(self.checked)[1:-1], json.dumps(self.shown)[1:-1]))
-        if kind == "response.completed" and isinstance(event.get("response"), dict):
+        if completed:
             event["response"]["herd_shields"] = self.screening.report()
-        if self.api == "chat" and any(c.get("finish_reason") for c in event.get("choices") or []):
+        if finished:
             event["herd_shields"] = self.screening.report()
-        return event
+        return _encode(event)
 
     async def _release(self) -> list[bytes]:
         """Check the held text with the segment released before it, and send it (or the refusal)."""
@@ -151,7 +159,7 @@ class ScreenedSend(RewritingSend):
         held, pending, self.held, self.pending = self.held, self.pending, [], ""
         if judgement.flagged is not None:
             self.stopped = True
-            return self._refusal(held[0], judgement.flagged)
+            return self._refusal(held[0][1], judgement.flagged)
         shown = judgement.redacted if judgement.redacted is not None else window
         start = len(self.last_shown) if shown.startswith(self.last_shown) else len(self.last_raw)
         segment = shown[start:]
@@ -159,8 +167,8 @@ class ScreenedSend(RewritingSend):
         self.shown += segment
         self.last_raw, self.last_shown = pending, segment
         if segment == pending:
-            return [_encode(e) for e in held]
-        first = copy.deepcopy(held[0])
+            return [raw for raw, _event in held]
+        first = copy.deepcopy(held[0][1])
         if self.api == "responses":
             first["delta"] = segment
         else:
