@@ -97,8 +97,10 @@ class HerdMiddleware:
 
     async def _screen(self, path: str, body: dict[str, Any], send: Any) -> Any:
         """The request's ``Screening``; False when its input was refused (the refusal is sent); None when no shields."""
+        if self.safety is None or path not in SCREENED_PATHS:
+            return None
         policy = self.gateway.shield_policy(body)
-        if not policy.active or self.safety is None or path not in SCREENED_PATHS:
+        if not policy.active:
             return None
         if body.get("background") and (policy.output or policy.tool_results):
             raise InvalidRequest(
