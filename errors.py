@@ -9,6 +9,7 @@
     ├── ServerBusy (503)           the request queue is full; retry later
     ├── StoreUnavailable (503)     the vector store backend (a Chroma server) cannot be reached
     ├── ShieldUnavailable (503)    a shield could not judge and the policy fails closed
+    ├── ToolUnavailable (503)      a tool cannot run as configured (no sandbox, its server is down)
     └── EngineFailure (500)        the inference engine failed while serving
 
 llama-stack's server turns any exception carrying an integer ``status_code`` into an
@@ -56,3 +57,9 @@ class ShieldUnavailable(HerdError):
 
 class EngineFailure(HerdError):
     status_code = 500
+
+
+class ToolUnavailable(HerdError):
+    """A tool cannot run here as configured (its sandbox is missing, its server is down)."""
+
+    status_code = 503

@@ -20,6 +20,12 @@ CHROMA_TYPE = "inline::herd-chroma"
 COMPOSE_TYPE = "inline::herd-compose"
 SHIELDS_MODULE = "herd.providers.shields"
 SHIELDS_TYPE = "inline::herd-shields"
+# Tool providers, one tool group each. herd::web (page fetch, inline::herd-web) is left out:
+# Herd is offline-first; add its provider to a run config to serve it.
+TOOL_PROVIDERS = (
+    ("herd-code", "inline::herd-code", "herd.providers.code"),
+    ("herd-tools", "inline::herd-tools", "herd.providers.tools"),
+)
 OFFLINE_SHIELD = "prompt-guard"
 GUARD_SHIELD = "llama-guard"
 VISION_MODEL = "vision-composed"
@@ -108,6 +114,10 @@ def _common(
             "tool_runtime": [
                 {"provider_id": "file-search", "provider_type": "inline::file-search"},
                 {"provider_id": "model-context-protocol", "provider_type": "remote::model-context-protocol"},
+                *(
+                    {"provider_id": pid, "provider_type": ptype, "module": module}
+                    for pid, ptype, module in TOOL_PROVIDERS
+                ),
             ],
         },
         "storage": {

@@ -9,6 +9,9 @@ HERD_PROVIDER_MODULES = [
     "herd.providers.ollama",
     "herd.providers.chroma",
     "herd.providers.shields",
+    "herd.providers.tools",
+    "herd.providers.code",
+    "herd.providers.web",
 ]
 
 
