@@ -1,18 +1,22 @@
 """Herd's ASGI middleware in front of llama-stack's app.
 
 - a request-size limit that answers 413 from the headers, before the body is read;
-- ``GET /v1/herd/status``, ``/v1/herd/agents``, ``/v1/herd/shields`` (and ``.../check``);
+- ``GET /v1/herd/status``, ``/v1/herd/agents``, ``/v1/herd/shields`` (and ``.../check``),
+  ``/v1/herd/tools`` (and ``POST .../invoke``), and the tool groups as MCP servers at
+  ``/v1/herd/mcp/<group>`` (``mcp_routes.py``);
 - the gateway (agents by name, the privacy policy) on inference and Responses requests;
 - shields on chat and Responses requests (``screening.py``), file citations on Responses
-  that used ``file_search`` (``citations.py``).
+  that used ``file_search`` (``citations.py``), the ``code_interpreter`` tool on Responses
+  (``code_interpreter.py``).
 """
 
 import json
 import time
 from typing import Any
 
-from herd.distribution import citations, shield_refusals
+from herd.distribution import citations, code_interpreter, shield_refusals
 from herd.distribution.asgi import error_payload, json_messages, read_body, replay, send_json, with_length
+from herd.distribution.mcp_routes import PREFIX as MCP_PREFIX
 from herd.distribution.screen_input import screen_request
 from herd.distribution.screened_send import Api, ScreenedSend
 from herd.distribution.screening import CURRENT, Screening
@@ -26,10 +30,13 @@ SCREENED_PATHS = ("/v1/responses", "/v1/chat/completions")
 class HerdMiddleware:
     """Refuses oversized bodies early, serves /v1/herd/status and /v1/herd/agents, runs the gateway."""
 
-    def __init__(self, app: Any, max_bytes: int, started: float, gateway: Any = None, safety: Any = None) -> None:
+    def __init__(
+        self, app: Any, max_bytes: int, started: float, gateway: Any = None, safety: Any = None, mcp: Any = None
+    ) -> None:
         self.app = app
         self.gateway = gateway
         self.safety = safety
+        self.mcp = mcp
         self.max_bytes = max_bytes
         self.started = started
         self.ready_seconds: float | None = None
@@ -53,6 +60,10 @@ class HerdMiddleware:
             return await send_json(send, 200, {"object": "list", "data": self.gateway.listing()})
         if scope["path"].startswith("/v1/herd/shields") and self.gateway is not None:
             return await self._shield_route(scope, receive, send)
+        if scope["path"].startswith("/v1/herd/tools") and self.gateway is not None:
+            return await self._tool_route(scope, receive, send)
+        if scope["path"].startswith(MCP_PREFIX) and self.mcp is not None:
+            return await self.mcp.handle(scope, receive, send)
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             for message in self._too_large(int(length)):
@@ -82,6 +93,12 @@ class HerdMiddleware:
                 return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
             if screening is False:
                 return None  # refused: the refusal is sent
+            if scope["path"] == "/v1/responses" and code_interpreter.requested(body):
+                try:
+                    body = code_interpreter.to_mcp(body, _own_url(scope))
+                except HerdError as exc:
+                    return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+                send = code_interpreter.InterpreterSend(send)
             raw = json.dumps(body).encode()
             if scope["path"] == "/v1/responses" and citations.uses_file_search(body):
                 send = citations.CitingSend(send)
@@ -135,11 +152,33 @@ class HerdMiddleware:
         message = "use GET /v1/herd/shields or POST /v1/herd/shields/check"
         return await send_json(send, 404, error_payload(404, message))
 
+    async def _tool_route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from herd.distribution import tool_routes
+        from herd.errors import HerdError
+
+        impls = self.gateway.impls
+        try:
+            if scope["path"] == "/v1/herd/tools" and scope["method"] == "GET":
+                types = {pid: ptype for pid, (ptype, _config) in self.gateway.providers.items()}
+                return await send_json(send, 200, await tool_routes.listing(impls, types))
+            if scope["path"] == "/v1/herd/tools/invoke" and scope["method"] == "POST":
+                raw = await read_body(receive)
+                try:
+                    body = json.loads(raw or b"")
+                except ValueError:
+                    body = None
+                return await send_json(send, 200, await tool_routes.invoke(impls, body))
+        except HerdError as exc:
+            return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+        return await send_json(send, 404, error_payload(404, "use GET /v1/herd/tools or POST /v1/herd/tools/invoke"))
+
     def _lifespan_receive(self, receive: Any) -> Any:
         async def wrapped() -> Any:
             message = await receive()
             if message.get("type") == "lifespan.startup" and self.ready_seconds is None:
                 self.ready_seconds = time.perf_counter() - self.started
+            if message.get("type") == "lifespan.shutdown" and self.mcp is not None:
+                await self.mcp.close()
             return message
 
         return wrapped
@@ -173,6 +212,13 @@ class HerdMiddleware:
             "startup_seconds": self.ready_seconds,
             "models_loaded": loaded,
         }
+
+
+def _own_url(scope: dict[str, Any]) -> str:
+    """This server's own address, as the socket the request came in on."""
+    host, port = scope.get("server") or ("127.0.0.1", 8321)
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    return f"http://{host if ':' not in host or host.startswith('[') else f'[{host}]'}:{port}"
 
 
 def inference_providers(app: Any) -> list[Any]:

@@ -55,7 +55,10 @@ def build_app(config_path: Path, max_request_bytes: int, started: float) -> Any:
 
     app = create_app()
     http_errors.install(app)
-    return HerdMiddleware(app, max_request_bytes, started, _gateway(app, config_path), _safety(app))
+    from herd.distribution.mcp_routes import HerdMcp
+
+    mcp = HerdMcp(app.stack.impls) if "tool_groups" in {api.value for api in app.stack.impls} else None
+    return HerdMiddleware(app, max_request_bytes, started, _gateway(app, config_path), _safety(app), mcp)
 
 
 def _safety(app: Any) -> Any:
