@@ -34,10 +34,10 @@ def describe(result: SandboxResult, stored: dict[str, str], inline_bytes: int) -
     for image in result.images:
         key = ".herd-figures/" + image.name
         if key in stored:
-            images.append({"name": image.name, "mime": image.mime, "file_id": stored[key]})
+            images.append({"name": image.name, "mime": image.mime, "bytes": len(image.data), "file_id": stored[key]})
         else:
             url = f"data:{image.mime};base64," + base64.b64encode(image.data).decode()
-            images.append({"name": image.name, "mime": image.mime, "url": url})
+            images.append({"name": image.name, "mime": image.mime, "bytes": len(image.data), "url": url})
     return {
         "exit_code": result.exit_code,
         "stdout": result.stdout + ("\n[stdout truncated]" if result.stdout_truncated else ""),

@@ -9,8 +9,14 @@ class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     wall_seconds: float = Field(default=20.0, gt=0, le=600, description="Wall-clock time per call.")
-    cpu_seconds: int = Field(default=10, ge=1, le=600, description="CPU time per call (all its processes).")
-    memory_bytes: int = Field(default=1024 * MiB, ge=64 * MiB, description="Address space of each process.")
+    cpu_seconds: int = Field(
+        default=10, ge=1, le=600, description="CPU time per call: of each process (rlimit) and of all together."
+    )
+    memory_bytes: int = Field(
+        default=1024 * MiB,
+        ge=64 * MiB,
+        description="Memory per call: each process's address space (rlimit), and all processes' memory together.",
+    )
     processes: int = Field(default=32, ge=1, le=1024, description="Processes and threads the code may run at once.")
     output_bytes: int = Field(default=64 * 1024, ge=1024, description="Kept of stdout and of stderr each.")
     file_bytes: int = Field(default=16 * MiB, ge=1024, description="Largest file the code may write.")

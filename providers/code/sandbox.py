@@ -29,7 +29,7 @@ from herd.errors import ToolUnavailable
 from herd.providers.code.limits import Limits
 from herd.providers.tools.spec import Attachment
 
-from . import sandbox_files
+from . import sandbox_files, sandbox_watch
 
 BOOT = Path(__file__).with_name("sandbox_boot.py")
 SCRATCH = "/scratch"
@@ -102,7 +102,7 @@ def bwrap_command(bwrap: str, job: Path, limits: Limits, settings: dict[str, obj
     else:
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # dropped by boot with the uid
     args += ["--die-with-parent", "--new-session", "--clearenv", *_env_args(SCRATCH)]
-    return [*args, interpreter, "-I", "-B", "/sandbox/boot.py", json.dumps(settings)]
+    return [*args, interpreter, "-I", "-B", "-u", "/sandbox/boot.py", json.dumps(settings)]
 
 
 def _env(scratch: str, tmp: str) -> dict[str, str]:
@@ -126,7 +126,7 @@ def _env_args(scratch: str) -> list[str]:
 def weaker_command(job: Path) -> tuple[list[str], dict[str, str]]:
     scratch = str(job / "scratch")
     env = _env(scratch, scratch) | {"FONTCONFIG_FILE": str(job / "fonts.conf")}
-    return [python_paths()[0], "-I", "-B", str(BOOT)], env
+    return [python_paths()[0], "-I", "-B", "-u", str(BOOT)], env
 
 
 class Sandbox:
@@ -142,6 +142,12 @@ class Sandbox:
         return "bwrap" if self.bwrap else ("rlimits-only" if self.allow_weaker else "unavailable")
 
     def check(self) -> None:
+        if self.isolation == "rlimits-only" and os.getuid() == 0 and not _readable_by_others(sys.base_prefix):
+            raise ToolUnavailable(
+                f"the code tool cannot run without bubblewrap here: as root it runs code under a uid of its own, "
+                f"which cannot read the Python at {sys.base_prefix} (a folder on its path is closed to other users); "
+                "install bubblewrap (apt-get install bubblewrap)"
+            )
         if self.isolation == "unavailable":
             raise ToolUnavailable(
                 "the code tool needs bubblewrap (bwrap), which is not installed: install it (Debian/Ubuntu: "
@@ -205,12 +211,20 @@ class Sandbox:
         ]
         limit = None
         waited, stopped = asyncio.create_task(process.wait()), asyncio.create_task(stop.wait())
+        watched = asyncio.create_task(
+            sandbox_watch.watch(process.pid, bool(self.bwrap), limits.memory_bytes, limits.cpu_seconds)
+        )
         try:
-            done, _ = await asyncio.wait({waited, stopped}, timeout=limits.wall_seconds, return_when="FIRST_COMPLETED")
-            if waited not in done:
+            done, _ = await asyncio.wait(
+                {waited, stopped, watched}, timeout=limits.wall_seconds, return_when="FIRST_COMPLETED"
+            )
+            if watched in done:
+                limit = watched.result()
+            elif waited not in done:
                 limit = "output" if stop.is_set() else f"wall-time limit of {limits.wall_seconds:g} s"
         finally:
             stopped.cancel()
+            watched.cancel()
             _kill(process)
             await waited
         leftovers = await _kill_uid(uid) if uid is not None else 0
@@ -232,6 +246,10 @@ class Sandbox:
         if self.isolation != "bwrap":
             result.notes.append("ran under resource limits only (no bubblewrap): no filesystem or network isolation")
         return result
+
+
+def _readable_by_others(path: str) -> bool:
+    return all(folder.stat().st_mode & 1 for folder in [Path(path), *Path(path).parents])
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
