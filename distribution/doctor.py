@@ -108,6 +108,44 @@ def port(host: str, number: int) -> Check:
     return Check("port", True, f"{host}:{number} is free")
 
 
+def sandbox(config: dict[str, Any]) -> Check | None:
+    """Whether the code tool's bubblewrap sandbox starts here (only when the config has the code provider)."""
+    import subprocess
+
+    from herd.distribution.templates import CODE_TYPE
+
+    types = [p.get("provider_type") for entries in (config.get("providers") or {}).values() for p in entries]
+    if CODE_TYPE not in types:
+        return None
+    fix = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or allow user namespaces for it"
+    try:
+        probe = subprocess.run(
+            [
+                "bwrap",
+                "--ro-bind",
+                "/",
+                "/",
+                "--unshare-net",
+                "--unshare-pid",
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "true",
+            ],
+            capture_output=True,
+            timeout=10,
+        )
+    except FileNotFoundError:
+        return Check("sandbox", False, "bwrap is not installed; the python tool will refuse to run", fix)
+    except subprocess.TimeoutExpired:
+        return Check("sandbox", False, "bwrap did not start within 10 s", fix)
+    if probe.returncode != 0:
+        reason = probe.stderr.decode(errors="replace").strip() or f"exit {probe.returncode}"
+        return Check("sandbox", False, f"bwrap cannot make a sandbox here: {reason}", fix)
+    return Check("sandbox", True, "bwrap starts a sandbox with no network and its own PID namespace")
+
+
 def run_checks(config: Path, host: str = "127.0.0.1", number: int = 8321, full: bool = True) -> list[Check]:
     checks = [python_version(), *packages()]
     try:
@@ -120,5 +158,7 @@ def run_checks(config: Path, host: str = "127.0.0.1", number: int = 8321, full: 
     model_ids = configured_models(data)
     checks += [model(m, full) for m in model_ids]
     checks.append(memory(model_ids, available_memory()))
+    if (probe := sandbox(data)) is not None:
+        checks.append(probe)
     checks.append(port(host, number))
     return checks

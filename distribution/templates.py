@@ -22,9 +22,12 @@ SHIELDS_MODULE = "herd.providers.shields"
 SHIELDS_TYPE = "inline::herd-shields"
 # Tool providers, one tool group each. herd::web (page fetch, inline::herd-web) is left out:
 # Herd is offline-first; add its provider to a run config to serve it.
-TOOL_PROVIDERS = (
-    ("herd-code", "inline::herd-code", "herd.providers.code"),
-    ("herd-tools", "inline::herd-tools", "herd.providers.tools"),
+CODE_TYPE = "inline::herd-code"
+TOOL_PROVIDERS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("herd-code", CODE_TYPE, "herd.providers.code", {}),
+    ("herd-tools", "inline::herd-tools", "herd.providers.tools", {}),
+    # MCP servers: `herd tools add-mcp` adds them here.
+    ("herd-mcp", "inline::herd-mcp", "herd.providers.mcp", {"servers": []}),
 )
 OFFLINE_SHIELD = "prompt-guard"
 GUARD_SHIELD = "llama-guard"
@@ -115,8 +118,8 @@ def _common(
                 {"provider_id": "file-search", "provider_type": "inline::file-search"},
                 {"provider_id": "model-context-protocol", "provider_type": "remote::model-context-protocol"},
                 *(
-                    {"provider_id": pid, "provider_type": ptype, "module": module}
-                    for pid, ptype, module in TOOL_PROVIDERS
+                    {"provider_id": pid, "provider_type": ptype, "module": module, **({"config": c} if c else {})}
+                    for pid, ptype, module, c in TOOL_PROVIDERS
                 ),
             ],
         },
