@@ -143,7 +143,8 @@ class Gateway:
             out: dict[str, Any] = {"type": "mcp", "server_label": tool.server_label, "server_url": tool.server_url}
             if tool.allowed_tools is not None:
                 out["allowed_tools"] = tool.allowed_tools
-            out["require_approval"] = "never"
+            if not tool.server_url.startswith("herd://"):
+                out["require_approval"] = "never"  # Herd's own tools say which of them need approval
             return out
         return tool.model_dump()
 

@@ -1,5 +1,8 @@
 """Herd's tool groups as MCP servers: ``/v1/herd/mcp/<tool group>`` over streamable HTTP.
 
+``/v1/herd/mcp/herd::mcp/<server>`` is one configured MCP server alone, its tools under
+their own names (in the ``herd::mcp`` group they are ``<server>__<tool>``).
+
 Any MCP client can use Herd's tools this way, and so can llama-stack's own Responses loop:
 an ``mcp`` tool pointed here runs ``herd::code`` or ``herd::builtin`` through the same
 llama-stack MCP path (tool listing, approvals, ``mcp_call`` items) as any other server.
@@ -38,15 +41,20 @@ class HerdMcp:
         self.closing = asyncio.Event()
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        from llama_stack_api import Api
 
-        group = unquote(scope["path"][len(PREFIX) :]).strip("/")
-        groups = {g.identifier for g in (await self.impls[Api.tool_groups].list_tool_groups()).data}
+        path = unquote(scope["path"][len(PREFIX) :]).strip("/")
+        group, _, server = path.partition("/")
+        from herd.distribution.tool_routes import groups as tool_groups
+
+        groups = {g.identifier for g in await tool_groups(self.impls)}
         if group not in groups:
             served = ", ".join(sorted(groups)) or "none"
             message = f"no tool group {group!r}; MCP servers here: {PREFIX}<group> for {served}"
             return await send_json(send, 404, error_payload(404, message))
-        manager = await self._manager(group)
+        if server and not await self._tools(group, server):
+            message = f"tool group {group} has no MCP server {server!r} with tools (GET /v1/herd/tools lists them)"
+            return await send_json(send, 404, error_payload(404, message))
+        manager = await self._manager(path)
         await manager.handle_request(scope, receive, send)
 
     async def close(self) -> None:
@@ -55,43 +63,54 @@ class HerdMcp:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 5)
 
-    async def _manager(self, group: str) -> Any:
-        if group not in self.managers:
+    async def _manager(self, path: str) -> Any:
+        if path not in self.managers:
             from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-            manager = StreamableHTTPSessionManager(app=self._server(group), stateless=True, json_response=True)
+            group, _, server = path.partition("/")
+            app = self._server(group, server)
+            manager = StreamableHTTPSessionManager(app=app, stateless=True, json_response=True)
             ready = asyncio.Event()
             self.tasks.append(asyncio.create_task(self._keep(manager, ready)))
             await ready.wait()
-            self.managers[group] = manager
-        return self.managers[group]
+            self.managers[path] = manager
+        return self.managers[path]
 
     async def _keep(self, manager: Any, ready: asyncio.Event) -> None:
         async with manager.run():
             ready.set()
             await self.closing.wait()
 
-    async def _tools(self, group: str) -> list[Any]:
-        from llama_stack_api import Api, ListToolsRequest
+    async def _group(self, group: str) -> tuple[Any, list[Any]]:
+        from herd.distribution.tool_routes import group_tools, groups
 
-        return list((await self.impls[Api.tool_groups].list_tools(ListToolsRequest(toolgroup_id=group))).data)
+        found = next(g for g in await groups(self.impls) if g.identifier == group)
+        return await group_tools(self.impls, found)
 
-    def _server(self, group: str) -> Any:
-        from llama_stack_api import Api
+    async def _tools(self, group: str, server: str = "") -> dict[str, Any]:
+        """The group's tools by the names this route gives them (one server's: their own names)."""
+        _impl, tools = await self._group(group)
+        if not server:
+            return {tool.name: tool for tool in tools}
+        return {str((t.metadata or {}).get("tool")): t for t in tools if (t.metadata or {}).get("server") == server}
+
+    def _server(self, group: str, server_name: str) -> Any:
         from mcp import types
         from mcp.server.lowlevel import Server
 
-        server: Any = Server(f"herd {group}")
+        server: Any = Server(f"herd {group}" + (f" {server_name}" if server_name else ""))
 
         @server.list_tools()
         async def list_tools() -> list[types.Tool]:
-            return [mcp_tool(tool) for tool in await self._tools(group)]
+            return [mcp_tool(name, tool) for name, tool in (await self._tools(group, server_name)).items()]
 
         @server.call_tool(validate_input=False)
         async def call_tool(name: str, arguments: dict[str, Any]) -> list[types.TextContent]:
-            if name not in {tool.name for tool in await self._tools(group)}:
-                return [types.TextContent(type="text", text=f"Error: tool group {group} has no tool {name!r}")]
-            result = await self.impls[Api.tool_runtime].invoke_tool(tool_name=name, kwargs=arguments or {})
+            tools = await self._tools(group, server_name)
+            if name not in tools:
+                return [types.TextContent(type="text", text=f"Error: {group} has no tool {name!r}")]
+            impl, _ = await self._group(group)
+            result = await impl.invoke_tool(tool_name=tools[name].name, kwargs=arguments or {})
             if result.error_message:
                 return [types.TextContent(type="text", text=f"Error: {result.error_message}")]
             return [types.TextContent(type="text", text=_text(result.content))]
@@ -99,14 +118,14 @@ class HerdMcp:
         return server
 
 
-def mcp_tool(tool: Any) -> Any:
+def mcp_tool(name: str, tool: Any) -> Any:
     from mcp import types
 
     metadata = tool.metadata or {}
     side_effects = metadata.get("side_effects")
     annotations = types.ToolAnnotations(readOnlyHint=not side_effects) if side_effects is not None else None
     return types.Tool(
-        name=tool.name,
+        name=name,
         description=tool.description or "",
         inputSchema=tool.input_schema or {"type": "object", "properties": {}},
         annotations=annotations,

@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from herd.distribution import citations, code_interpreter, shield_refusals
+from herd.distribution import approvals, citations, code_interpreter, own_tools, shield_refusals
 from herd.distribution.asgi import error_payload, json_messages, read_body, replay, send_json, with_length
 from herd.distribution.mcp_routes import PREFIX as MCP_PREFIX
 from herd.distribution.screen_input import screen_request
@@ -99,6 +99,10 @@ class HerdMiddleware:
                 except HerdError as exc:
                     return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
                 send = code_interpreter.InterpreterSend(send)
+            if scope["path"] == "/v1/responses" and approvals.denials(body):
+                body = await approvals.tell_model(body, self.gateway.impls)
+            if scope["path"] == "/v1/responses" and own_tools.uses_own(body):
+                body = await own_tools.resolve(body, _own_url(scope), self.gateway.impls)
             raw = json.dumps(body).encode()
             if scope["path"] == "/v1/responses" and citations.uses_file_search(body):
                 send = citations.CitingSend(send)

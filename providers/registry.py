@@ -12,6 +12,7 @@ HERD_PROVIDER_MODULES = [
     "herd.providers.tools",
     "herd.providers.code",
     "herd.providers.web",
+    "herd.providers.mcp",
 ]
 
 

@@ -27,8 +27,18 @@ class McpTool(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["mcp"]
     server_label: str
-    server_url: str = Field(description="The MCP server's streamable-HTTP or SSE URL; `${env.NAME}` is expanded.")
+    server_url: str = Field(
+        description="The MCP server's streamable-HTTP or SSE URL; `${env.NAME}` is expanded; `herd://<tool group>` "
+        "is a tool group of this Herd server (herd://herd::builtin, herd://herd::mcp/<server>)."
+    )
     allowed_tools: list[str] | None = None
+
+
+class CodeInterpreterTool(BaseModel):
+    """Python in Herd's sandbox, as the Responses API's code_interpreter tool."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["code_interpreter"]
 
 
 class WebSearchTool(BaseModel):
@@ -36,7 +46,7 @@ class WebSearchTool(BaseModel):
     type: Literal["web_search"]
 
 
-ToolSpec = FileSearchTool | McpTool | WebSearchTool
+ToolSpec = FileSearchTool | McpTool | WebSearchTool | CodeInterpreterTool
 
 
 class ContentRules(BaseModel):
