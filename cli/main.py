@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from herd.cli import agents, build, docs, doctor, listing, models, run, shields, stores, tools
+from herd.cli import agents, build, docs, doctor, listing, mcp, models, run, shields, stores, tools
 from herd.errors import HerdError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(docs.app, name="docs")
 app.add_typer(stores.app, name="stores")
 app.add_typer(shields.app, name="shields")
 app.add_typer(tools.app, name="tools")
+app.add_typer(mcp.app, name="mcp")
 
 
 def main() -> None:
