@@ -53,6 +53,11 @@ async def tool_names(impls: dict[Any, Any], path: str) -> list[str]:
 
 
 async def approvals(impls: dict[Any, Any], path: str) -> Any:
-    """``require_approval`` for the tools at ``path``: those that declare they need it."""
-    names = [name for name, tool in await _tools(impls, path) if (tool.metadata or {}).get("requires_approval")]
-    return {"always": names, "never": []} if names else "never"
+    """``require_approval`` for the tools at ``path``: those that declare they need it.
+
+    Both lists are given: llama-stack asks approval for a tool that is in neither.
+    """
+    tools = await _tools(impls, path)
+    always = [name for name, tool in tools if (tool.metadata or {}).get("requires_approval")]
+    never = [name for name, tool in tools if not (tool.metadata or {}).get("requires_approval")]
+    return {"always": always, "never": never} if always else "never"

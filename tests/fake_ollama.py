@@ -14,7 +14,7 @@ logprobs; the prompts it got are at ``/fake/guard``.
 
 A scripted mode stands in for a model that writes tool calls as text: texts posted to
 ``/fake/script`` are the replies to the next chat requests, in order (streamed or not, as
-asked), before the real model answers again. ``/fake/requests`` lists the chat requests
+asked), before the real model answers again (``"reset": true`` drops unread ones first). ``/fake/requests`` lists the chat requests
 received, newest last.
 
 Run: ``python tests/fake_ollama.py PORT`` (binds 127.0.0.1).
@@ -107,7 +107,10 @@ def build_app() -> Starlette:
     received: list[dict[str, Any]] = []
 
     async def enqueue(request: Request) -> Response:
-        script.extend((await request.json())["replies"])
+        body = await request.json()
+        if body.get("reset"):
+            script.clear()  # replies a failed test left unread
+        script.extend(body["replies"])
         return JSONResponse({"queued": len(script)})
 
     async def requests(_: Request) -> Response:

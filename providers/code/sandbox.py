@@ -186,28 +186,37 @@ class Sandbox:
             settings.update(code=str(job / "code.py"), scratch=str(scratch), site_packages=python_paths()[1])
             command, env = weaker_command(job)
             command.append(json.dumps(settings))
+        # Plain pipes, made here: an event loop such as uvloop would give the code socket pairs.
+        (out_read, out_write), (err_read, err_write) = os.pipe(), os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
                 *command,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+                stdout=out_write,
+                stderr=err_write,
                 pass_fds=(write_end,),
                 start_new_session=True,
                 env=env,
             )
+        except BaseException:
+            for fd in (read_end, out_read, err_read):
+                os.close(fd)
+            raise
         finally:
-            os.close(write_end)
-        return await self._watch(process, read_end, uid)
+            for fd in (write_end, out_write, err_write):
+                os.close(fd)
+        return await self._watch(process, (out_read, err_read, read_end), uid)
 
-    async def _watch(self, process: asyncio.subprocess.Process, status: int, uid: int | None) -> SandboxResult:
+    async def _watch(
+        self, process: asyncio.subprocess.Process, fds: tuple[int, int, int], uid: int | None
+    ) -> SandboxResult:
         limits = self.limits
         stop = asyncio.Event()
-        assert process.stdout is not None and process.stderr is not None
+        out, err, status = fds
         readers = [
-            asyncio.create_task(sandbox_files.read_capped(process.stdout, limits.output_bytes, stop)),
-            asyncio.create_task(sandbox_files.read_capped(process.stderr, limits.output_bytes, stop)),
-            asyncio.create_task(sandbox_files.read_fd_capped(status, limits.return_bytes, stop)),
+            asyncio.create_task(sandbox_files.read_fd_capped(out, limits.output_bytes, stop)),
+            asyncio.create_task(sandbox_files.read_fd_capped(err, limits.output_bytes, stop)),
+            asyncio.create_task(sandbox_files.read_fd_capped(status, limits.return_bytes)),
         ]
         limit = None
         waited, stopped = asyncio.create_task(process.wait()), asyncio.create_task(stop.wait())
@@ -228,12 +237,12 @@ class Sandbox:
             _kill(process)
             await waited
         leftovers = await _kill_uid(uid) if uid is not None else 0
-        (out, out_cut), (err, err_cut), (tar, tar_cut) = [await r for r in readers]
+        (stdout, out_cut), (stderr, err_cut), (tar, tar_cut) = [await r for r in readers]
         if limit == "output":
             limit = f"output limit of {limits.output_bytes} bytes"
         result = SandboxResult(
-            stdout=out.decode("utf-8", "replace"),
-            stderr=err.decode("utf-8", "replace"),
+            stdout=stdout.decode("utf-8", "replace"),
+            stderr=stderr.decode("utf-8", "replace"),
             exit_code=process.returncode,
             stdout_truncated=out_cut,
             stderr_truncated=err_cut,

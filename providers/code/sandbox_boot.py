@@ -81,6 +81,9 @@ def send_files(fd: int, scratch: str) -> None:
 
 def main() -> None:
     settings = json.loads(sys.argv[1])
+    # Only stdin, stdout, stderr and the status pipe stay open for the code.
+    os.closerange(3, settings["status_fd"])
+    os.closerange(settings["status_fd"] + 1, 65536)
     limit(settings)
     for path in settings["site_packages"]:
         import site

@@ -18,34 +18,26 @@ FIGURES = ".herd-figures"
 CHUNK = 65536
 
 
-async def read_capped(stream: asyncio.StreamReader, cap: int, over: asyncio.Event) -> tuple[bytes, bool]:
-    """Up to ``cap`` bytes of the stream; past that, ``over`` is set (the caller kills the sandbox).
-
-    The rest is read and dropped until the end: asyncio reports a process as ended only once
-    its pipes are drained.
+async def read_fd_capped(fd: int, cap: int, over: asyncio.Event | None = None) -> tuple[bytes, bool]:
+    """Up to ``cap`` bytes from a pipe until its end, and whether there was more (then ``over`` is set,
+    and the caller kills the sandbox). The rest is read and dropped: the writers end only once
+    the pipe is drained or they are killed.
     """
-    kept, cut = bytearray(), False
-    while chunk := await stream.read(CHUNK):
-        room = cap - len(kept)
-        kept += chunk[:room]
-        if len(chunk) > room:
-            cut = True
-            over.set()
-    return bytes(kept), cut
-
-
-async def read_fd_capped(fd: int, cap: int, over: asyncio.Event) -> tuple[bytes, bool]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=CHUNK)
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
     )
     try:
-        data = bytearray()
+        kept, cut = bytearray(), False
         while chunk := await reader.read(CHUNK):
-            if len(data) <= cap:
-                data += chunk
-        return bytes(data[:cap]), len(data) > cap
+            room = cap - len(kept)
+            kept += chunk[: max(room, 0)]
+            if len(chunk) > room and not cut:
+                cut = True
+                if over is not None:
+                    over.set()
+        return bytes(kept), cut
     finally:
         transport.close()
 
