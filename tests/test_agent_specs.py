@@ -11,7 +11,7 @@ from herd.apps.agents.spec import AgentSpec, FileSearchTool, McpTool, WebSearchT
 from herd.distribution.templates import COMPOSE_TYPE, EMBEDDED_TYPE, embedded
 from herd.errors import ConfigError, ModelNotAvailable
 
-BUILTINS = {"assistant", "calendar-invite", "chart-reader", "summarise-actions", "tone"}
+BUILTINS = {"analyst", "assistant", "calendar-invite", "chart-reader", "summarise-actions", "tone"}
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +93,7 @@ def test_tools_are_parsed_by_type() -> None:
         {"tools": [{"type": "file_search", "vector_stores": []}]},
         {"tools": [{"type": "file_search", "vector_stores": ["a"], "max_num_results": 0}]},
         {"tools": [{"type": "mcp", "server_label": "x"}]},
-        {"tools": [{"type": "code_interpreter"}]},
+        {"tools": [{"type": "code_interpreter", "container": "cntr_1"}]},  # Herd keeps no containers
         {"max_turns": 0},
         {"max_turns": 51},
         {"temperature": 2.5},
@@ -227,6 +227,6 @@ def test_an_unknown_agent_is_model_not_available_listing_the_known_ones() -> Non
         get_agent("nobody", agents)
     message = str(caught.value)
     assert caught.value.status_code == 404
-    assert "'nobody'" in message and "assistant, calendar-invite" in message and "herd agents list" in message
+    assert "'nobody'" in message and "analyst, assistant, calendar-invite" in message and "herd agents list" in message
     with pytest.raises(ModelNotAvailable, match=r"known: none"):
         get_agent("nobody", {})

@@ -72,6 +72,20 @@ def test_an_agent_by_name_calls_its_server_tool(client: Any, office: Any) -> Non
     assert response.metadata["herd_agent"] == "office"
 
 
+def test_the_analyst_computes_with_the_code_tool_and_answers_with_the_result(server: Any) -> None:
+    """The built-in ``analyst`` runs Python in the sandbox through the Responses code_interpreter tool."""
+    import openai
+
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="none", max_retries=0, timeout=300)
+    response = client.responses.create(model="agent:analyst", input="What is 3 to the power 50, modulo 1000003?")
+    runs = [item for item in response.output if item.type == "code_interpreter_call"]
+    assert runs, [item.type for item in response.output]
+    assert runs[0].status == "completed" and runs[0].container_id == "herd-sandbox"
+    logs = "".join(o.logs for o in runs[0].outputs or [] if o.type == "logs")
+    assert logs.strip() == str(pow(3, 50, 1000003))  # 718524
+    assert str(pow(3, 50, 1000003)) in response.output_text
+
+
 def test_a_later_turn_uses_an_earlier_tool_result(client: Any) -> None:
     from llama_stack_client.lib.agents.agent import Agent
     from llama_stack_client.lib.agents.client_tool import client_tool

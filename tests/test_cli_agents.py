@@ -11,7 +11,7 @@ import yaml
 from tests.conftest import free_port
 
 HERD = Path(sys.executable).with_name("herd")
-BUILTINS = ["assistant", "calendar-invite", "chart-reader", "summarise-actions", "tone"]
+BUILTINS = ["analyst", "assistant", "calendar-invite", "chart-reader", "summarise-actions", "tone"]
 
 
 @pytest.fixture
