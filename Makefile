@@ -41,6 +41,7 @@ bench: install
 	$(VENV)/bin/python bench/inference.py
 	$(VENV)/bin/python bench/tool_calls.py
 	$(VENV)/bin/python bench/rag.py
+	$(VENV)/bin/python bench/tools.py
 
 lint: install
 	$(VENV)/bin/ruff check .
