@@ -145,12 +145,7 @@ class HerdMiddleware:
             if scope["path"] == "/v1/herd/shields" and scope["method"] == "GET":
                 return await send_json(send, 200, await shield_routes.listing(self.safety, self.gateway.shields))
             if scope["path"] == "/v1/herd/shields/check" and scope["method"] == "POST":
-                raw = await read_body(receive)
-                try:
-                    body = json.loads(raw or b"")
-                except ValueError:
-                    body = None
-                return await send_json(send, 200, await shield_routes.check(self.safety, body))
+                return await send_json(send, 200, await shield_routes.check(self.safety, await _json_body(receive)))
         except HerdError as exc:
             return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
         message = "use GET /v1/herd/shields or POST /v1/herd/shields/check"
@@ -166,12 +161,7 @@ class HerdMiddleware:
                 types = {pid: ptype for pid, (ptype, _config) in self.gateway.providers.items()}
                 return await send_json(send, 200, await tool_routes.listing(impls, types))
             if scope["path"] == "/v1/herd/tools/invoke" and scope["method"] == "POST":
-                raw = await read_body(receive)
-                try:
-                    body = json.loads(raw or b"")
-                except ValueError:
-                    body = None
-                return await send_json(send, 200, await tool_routes.invoke(impls, body))
+                return await send_json(send, 200, await tool_routes.invoke(impls, await _json_body(receive)))
         except HerdError as exc:
             return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
         return await send_json(send, 404, error_payload(404, "use GET /v1/herd/tools or POST /v1/herd/tools/invoke"))
@@ -216,6 +206,14 @@ class HerdMiddleware:
             "startup_seconds": self.ready_seconds,
             "models_loaded": loaded,
         }
+
+
+async def _json_body(receive: Any) -> Any:
+    """The request's JSON body; None when it is not JSON (the route says what to send)."""
+    try:
+        return json.loads(await read_body(receive) or b"")
+    except ValueError:
+        return None
 
 
 def _own_url(scope: dict[str, Any]) -> str:

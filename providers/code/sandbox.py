@@ -237,7 +237,14 @@ class Sandbox:
             _kill(process)
             await waited
         leftovers = await _kill_uid(uid) if uid is not None else 0
-        (stdout, out_cut), (stderr, err_cut), (tar, tar_cut) = [await r for r in readers]
+        # A process left behind without a PID namespace (the weaker mode, not as root) could keep the pipes open.
+        _, pending = await asyncio.wait(readers, timeout=5)
+        for reader in pending:
+            reader.cancel()
+        empty: tuple[bytes, bool] = (b"", False)
+        (stdout, out_cut), (stderr, err_cut), (tar, tar_cut) = [
+            empty if r in pending or r.cancelled() else r.result() for r in readers
+        ]
         if limit == "output":
             limit = f"output limit of {limits.output_bytes} bytes"
         result = SandboxResult(
@@ -252,6 +259,8 @@ class Sandbox:
         sandbox_files.unpack(tar, tar_cut, limits, result)
         if leftovers:
             result.notes.append(f"{leftovers} leftover processes were killed")
+        if pending:
+            result.notes.append("a process the code left running kept its output open; that output is not returned")
         if self.isolation != "bwrap":
             result.notes.append("ran under resource limits only (no bubblewrap): no filesystem or network isolation")
         return result
