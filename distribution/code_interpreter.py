@@ -107,6 +107,8 @@ def _ours(item: Any) -> bool:
 
 def response_object(response: dict[str, Any]) -> dict[str, Any]:
     """A whole Responses object with Herd's code server shown as code_interpreter."""
+    if "output" not in response:
+        return response  # not a Responses object (an input-items list, an error)
     output = []
     for item in response.get("output") or []:
         if _ours(item):

@@ -72,6 +72,8 @@ class HerdMiddleware:
         receive = self._capped_receive(receive, send)
         if self.gateway is not None and scope["method"] == "POST" and scope["path"] in GATEWAY_PATHS:
             return await self._through_gateway(scope, receive, send)
+        if scope["method"] == "GET" and scope["path"].startswith("/v1/responses/"):
+            send = code_interpreter.InterpreterSend(send)  # a stored response shows code_interpreter as it was sent
         return await self.app(scope, receive, send)
 
     async def _through_gateway(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -178,6 +178,9 @@ def test_code_interpreter_gives_code_interpreter_call_items(url: str, ollama: st
     assert not items(response, "mcp_call") and not items(response, "mcp_list_tools")
     assert response["tools"] == [CODE_TOOL]
     assert items(response, "message")[0]["content"][0]["text"] == "It is 338350."
+    stored = httpx.get(f"{url}/v1/responses/{response['id']}", timeout=30).json()
+    assert [i["type"] for i in stored["output"]] == ["code_interpreter_call", "message"]
+    assert stored["tools"] == [CODE_TOOL]
 
 
 def test_code_interpreter_streams_openais_events(url: str, ollama: str) -> None:
