@@ -59,11 +59,25 @@ def tools_config(office_url: str) -> dict[str, Any]:
     return config
 
 
+AGENT = {
+    "name": "note-keeper",
+    "description": "Reads notes through Herd's own MCP route.",
+    "instructions": "Read the notes the user asks for.",
+    "model": MODEL,
+    "tools": [NOTES_TOOL],
+    "max_turns": 3,
+}
+
+
 @pytest.fixture(scope="module")
-def server(ollama: str, office: OfficeServer, herd_server_factory: Any) -> Any:
+def server(
+    ollama: str, office: OfficeServer, herd_server_factory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    agents = tmp_path_factory.mktemp("tool-agents")
+    (agents / "note-keeper.yaml").write_text(json.dumps(AGENT))  # JSON is YAML
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OLLAMA_URL", ollama)
-        return herd_server_factory(tools_config(office.url), "herd-tools")
+        return herd_server_factory(tools_config(office.url), "herd-tools", ("--agents", str(agents)))
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +277,15 @@ def test_a_denied_call_is_told_to_the_model(url: str, ollama: str) -> None:
     assert told and "write_note" in told[0] and '"no"' in told[0]
     offered = [t["function"]["name"] for t in asked.get("tools", [])]
     assert "write_note" not in offered and "read_note" in offered
+
+
+def test_an_agent_calls_a_configured_mcp_server_through_herd_url(url: str, ollama: str) -> None:
+    prompt = called(ollama, "read_note", {"title": "groceries"}, "There is no such note.")
+    response = respond(url, [], model="agent:note-keeper", input=prompt)
+    [ran] = items(response, "mcp_call")
+    assert ran["name"] == "read_note" and ran["output"] == "there is no note titled 'groceries'"
+    assert not items(response, "mcp_approval_request")  # read-only: no approval asked
+    assert response["metadata"]["herd_agent"] == "note-keeper"
 
 
 def test_a_server_that_crashes_mid_call_is_reported_and_restarted(url: str, ollama: str) -> None:

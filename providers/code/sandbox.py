@@ -83,18 +83,21 @@ def python_paths() -> tuple[str, list[str]]:
 def bwrap_command(bwrap: str, job: Path, limits: Limits, settings: dict[str, object]) -> list[str]:
     interpreter, packages = python_paths()
     args = [bwrap, *_system_binds()]
+    # The tmpfs mounts come first: the Python paths may lie under /tmp (a venv in a fresh
+    # clone there), and a later tmpfs on /tmp would hide them.
+    args += ["--size", str(limits.scratch_bytes), "--tmpfs", SCRATCH]
+    args += ["--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+    args += ["--chmod", "0777", SCRATCH, "--chmod", "1777", "/tmp"]
     mounts = sorted({sys.base_prefix, *packages})
     # bwrap makes missing parent directories 0700, which the sandbox's uid could not cross.
-    for parent in sorted({str(p) for path in [*mounts, "/sandbox/x"] for p in Path(path).parents if str(p) != "/"}):
+    parents = {str(p) for path in [*mounts, "/sandbox/x"] for p in Path(path).parents} - {"/", "/tmp", SCRATCH}
+    for parent in sorted(parents):
         args += ["--perms", "0755", "--dir", parent]
     for path in mounts:
         args += ["--ro-bind", path, path]
     for name in ("code.py", "fonts.conf"):
         args += ["--ro-bind", str(job / name), f"/sandbox/{name}"]
     args += ["--ro-bind", str(BOOT), "/sandbox/boot.py"]
-    args += ["--size", str(limits.scratch_bytes), "--tmpfs", SCRATCH]
-    args += ["--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
-    args += ["--chmod", "0777", SCRATCH, "--chmod", "1777", "/tmp"]
     args += ["--proc", "/proc", "--dev", "/dev", "--chdir", SCRATCH]
     args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if os.getuid() != 0:
