@@ -153,7 +153,9 @@ def _save(entry: dict[str, Any], out_dir: Path) -> None:
 
 @app.command("run")
 def run_tool(
-    tool: Annotated[str, typer.Argument(help="The tool's name, e.g. python, calculator, convert_units.")],
+    tool: Annotated[
+        str, typer.Argument(metavar="TOOL", help="The tool's name, e.g. python, calculator, convert_units.")
+    ],
     code: Annotated[str | None, typer.Option("--code", help="Python source (for the python tool).")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A file of Python source (for the python tool).")] = None,
     arg: Annotated[
@@ -208,7 +210,7 @@ def _server_entry(
 
 @app.command("add-mcp")
 def add_mcp(
-    name: Annotated[str, typer.Argument(help="A name for the server; its tools appear as NAME__TOOL.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A name for the server; its tools appear as NAME__TOOL.")],
     command: Annotated[
         str | None, typer.Option(help="The stdio server's command line, e.g. 'python server.py'.")
     ] = None,

@@ -60,6 +60,10 @@ HELP = {
     ("shields",): ["list", "check"],
     ("shields", "list"): ["--url"],
     ("shields", "check"): ["TEXT", "--image", "--shield", "--role", "--url", "Exits 1"],
+    ("tools",): ["list", "run", "add-mcp"],
+    ("tools", "list"): ["--url"],
+    ("tools", "run"): ["TOOL", "--code", "--file", "--arg", "--json-args", "--url", "--json", "--out"],
+    ("tools", "add-mcp"): ["NAME", "--command", "--url", "--env", "--cwd", "--timeout", "--approval", "--config"],
 }
 
 
