@@ -180,33 +180,40 @@ class InterpreterSend(RewritingSend):
                 ]
                 return added
             held = self.arguments.pop(str(item.get("id")), [])
-            return [*held, *self._other(event, kind)]
+            return [e for h in [*held, event] for e in self._other(h, h["type"])]
         if (
             kind in ("response.output_item.added", "response.output_item.done")
             and isinstance(item, dict)
             and _ours(item)
         ):
             return self._item_event(event, kind, item)
-        out = self._release()
+        out = self._release(kind)
         if kind.startswith("response.mcp_list_tools.") and self.listing_ours:
             self.listing_ours = False
             return out
         return out + self._other(event, kind)
 
-    def _release(self) -> list[dict[str, Any]]:
+    def _release(self, kind: str = "") -> list[dict[str, Any]]:
+        """The held list-tools start; at the end of the response, argument events whose item never came too."""
         held, self.held = self.held, None
-        arguments = [e for events in self.arguments.values() for e in events]
-        self.arguments = {}
-        return ([held] if held is not None else []) + arguments
+        out = [held] if held is not None else []
+        if kind in ("response.completed", "response.failed", "response.incomplete"):
+            arguments = [e for events in self.arguments.values() for e in events]
+            self.arguments = {}
+            out += [e for a in arguments for e in self._other(a, a["type"])]
+        return out
 
     def _other(self, event: dict[str, Any], kind: str) -> list[dict[str, Any]]:
         if kind.startswith("response.mcp_call"):
             return self._call_event(event, kind)
         if "response" in event and isinstance(event["response"], dict):
             event = {**event, "response": response_object(event["response"])}
+        return [self._shifted(event)]
+
+    def _shifted(self, event: dict[str, Any]) -> dict[str, Any]:
         if isinstance(event.get("output_index"), int):
-            event = {**event, "output_index": self._index(event["output_index"])}
-        return [event]
+            return {**event, "output_index": self._index(event["output_index"])}
+        return event
 
     def _item_event(self, event: dict[str, Any], kind: str, item: dict[str, Any]) -> list[dict[str, Any]]:
         index = event.get("output_index", 0)
@@ -223,11 +230,11 @@ class InterpreterSend(RewritingSend):
         if kind in ("response.mcp_call.completed", "response.mcp_call.failed"):
             item_id, index = self.calls.pop(0) if self.calls else (None, 0)
             if item_id not in self.ours:
-                return [event]
+                return [self._shifted(event)]
             stage = "completed" if kind.endswith("completed") else "failed"
             return [self._renamed(event, f"response.code_interpreter_call.{stage}", item_id, index)]
         if item_id not in self.ours:
-            return [event]
+            return [self._shifted(event)]
         index = event.get("output_index", 0)
         if kind == "response.mcp_call.in_progress":
             started = self._renamed(event, "response.code_interpreter_call.in_progress", item_id, index)
