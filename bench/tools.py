@@ -34,20 +34,20 @@ HERD = Path(sys.executable).with_name("herd")
 TARGET_MS = 100.0
 
 
-async def plain(code: str) -> float:
+async def _timed(what: str, *argv: str) -> float:
+    """Milliseconds to run a command to its end; a failed run stops the benchmark."""
     start = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        code,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    _, err = await process.communicate()
+    out, err = await process.communicate()
     if process.returncode != 0:
-        raise RuntimeError(f"plain python failed: {err.decode(errors='replace')}")
+        raise RuntimeError(f"{what} failed: {(out + err).decode(errors='replace')}")
     return (time.perf_counter() - start) * 1000
+
+
+async def plain(code: str) -> float:
+    return await _timed("plain python", sys.executable, "-c", code)
 
 
 async def sandboxed(sandbox: Sandbox, code: str) -> float:
@@ -59,23 +59,7 @@ async def sandboxed(sandbox: Sandbox, code: str) -> float:
 
 
 async def cli(code: str) -> float:
-    start = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        str(HERD),
-        "tools",
-        "run",
-        "python",
-        "--code",
-        code,
-        "--json",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"herd tools run failed: {(out + err).decode(errors='replace')}")
-    return (time.perf_counter() - start) * 1000
+    return await _timed("herd tools run", str(HERD), "tools", "run", "python", "--code", code, "--json")
 
 
 def p50(values: list[float]) -> float:

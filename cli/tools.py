@@ -75,7 +75,7 @@ def _arguments(code: str | None, file: Path | None, args: list[str], args_json: 
 
 
 def _local(tool_name: str) -> Any:
-    from herd.providers.tools.builtin import BUILTIN_TOOLS
+    from herd.providers.tools.builtin import BUILTIN_TOOLS, builtin_tool
 
     if tool_name == "python":
         from herd.providers.code.code_tool import make_python_tool
@@ -87,13 +87,13 @@ def _local(tool_name: str) -> Any:
         from herd.providers.tools.builtin.web_fetch import make_fetch_tool
 
         return make_fetch_tool()
-    tools = {t.name: t for t in BUILTIN_TOOLS}
-    if tool_name not in tools:
-        known = ", ".join(["python", *tools, "fetch_page"])
+    try:
+        return builtin_tool(tool_name)
+    except KeyError:
+        known = ", ".join(["python", *(t.name for t in BUILTIN_TOOLS), "fetch_page"])
         raise InvalidRequest(
             f"there is no local tool {tool_name!r}; the tools are {known} (or use --url for a server's)"
-        )
-    return tools[tool_name]
+        ) from None
 
 
 async def _run_local(tool_name: str, arguments: dict[str, Any]) -> tuple[str, bool, dict[str, Any] | None]:

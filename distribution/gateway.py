@@ -18,7 +18,7 @@ from typing import Any
 
 from herd.apps.agents.library import get_agent
 from herd.apps.agents.spec import AgentSpec, FileSearchTool, McpTool
-from herd.distribution import privacy
+from herd.distribution import own_tools, privacy
 from herd.distribution.shield_policy import ShieldPolicy, combine
 from herd.distribution.templates import COMPOSE_TYPE
 from herd.errors import InvalidRequest
@@ -143,7 +143,7 @@ class Gateway:
             out: dict[str, Any] = {"type": "mcp", "server_label": tool.server_label, "server_url": tool.server_url}
             if tool.allowed_tools is not None:
                 out["allowed_tools"] = tool.allowed_tools
-            if not tool.server_url.startswith("herd://"):
+            if not tool.server_url.startswith(own_tools.SCHEME):
                 out["require_approval"] = "never"  # Herd's own tools say which of them need approval
             return out
         return tool.model_dump()

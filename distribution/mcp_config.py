@@ -4,10 +4,8 @@ from pathlib import Path
 from typing import Any
 
 from herd.distribution import runconfig
+from herd.distribution.templates import MCP_MODULE, MCP_TYPE
 from herd.errors import ConfigError
-
-MCP_TYPE = "inline::herd-mcp"
-MCP_MODULE = "herd.providers.mcp"
 
 
 def mcp_provider(config: dict[str, Any]) -> dict[str, Any]:
@@ -32,8 +30,8 @@ def add_server(path: Path, server: dict[str, Any], replace: bool = False) -> boo
 
     config = runconfig.load(path)
     provider = mcp_provider(config)
-    servers = (provider.setdefault("config", {}) or {}).setdefault("servers", [])
-    provider["config"]["servers"] = servers
+    provider["config"] = provider.get("config") or {}
+    servers = provider["config"].setdefault("servers", [])
     existing = [i for i, s in enumerate(servers) if s.get("name") == server["name"]]
     if existing and not replace:
         raise ConfigError(f"{path} already has an MCP server named {server['name']!r}; pass --replace to change it")

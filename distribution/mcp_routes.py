@@ -23,13 +23,14 @@ from herd.distribution.asgi import error_payload, send_json
 PREFIX = "/v1/herd/mcp/"
 
 
-def _text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """A tool result's content (a string, a content item or a list of them) as text."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(_text(item) for item in content)
+        return "\n".join(content_text(item) for item in content)
     return str(getattr(content, "text", "") or "")
 
 
@@ -41,17 +42,16 @@ class HerdMcp:
         self.closing = asyncio.Event()
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from herd.distribution.tool_routes import at_path, groups
 
         path = unquote(scope["path"][len(PREFIX) :]).strip("/")
         group, _, server = path.partition("/")
-        from herd.distribution.tool_routes import groups as tool_groups
-
-        groups = {g.identifier for g in await tool_groups(self.impls)}
-        if group not in groups:
-            served = ", ".join(sorted(groups)) or "none"
-            message = f"no tool group {group!r}; MCP servers here: {PREFIX}<group> for {served}"
+        served = {g.identifier for g in await groups(self.impls)}
+        if group not in served:
+            listed = ", ".join(sorted(served)) or "none"
+            message = f"no tool group {group!r}; MCP servers here: {PREFIX}<group> for {listed}"
             return await send_json(send, 404, error_payload(404, message))
-        if server and not await self._tools(group, server):
+        if server and not (await at_path(self.impls, path))[1]:
             message = f"tool group {group} has no MCP server {server!r} with tools (GET /v1/herd/tools lists them)"
             return await send_json(send, 404, error_payload(404, message))
         manager = await self._manager(path)
@@ -67,8 +67,7 @@ class HerdMcp:
         if path not in self.managers:
             from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-            group, _, server = path.partition("/")
-            app = self._server(group, server)
+            app = self._server(path)
             manager = StreamableHTTPSessionManager(app=app, stateless=True, json_response=True)
             ready = asyncio.Event()
             self.tasks.append(asyncio.create_task(self._keep(manager, ready)))
@@ -81,39 +80,27 @@ class HerdMcp:
             ready.set()
             await self.closing.wait()
 
-    async def _group(self, group: str) -> tuple[Any, list[Any]]:
-        from herd.distribution.tool_routes import group_tools, groups
-
-        found = next(g for g in await groups(self.impls) if g.identifier == group)
-        return await group_tools(self.impls, found)
-
-    async def _tools(self, group: str, server: str = "") -> dict[str, Any]:
-        """The group's tools by the names this route gives them (one server's: their own names)."""
-        _impl, tools = await self._group(group)
-        if not server:
-            return {tool.name: tool for tool in tools}
-        return {str((t.metadata or {}).get("tool")): t for t in tools if (t.metadata or {}).get("server") == server}
-
-    def _server(self, group: str, server_name: str) -> Any:
+    def _server(self, path: str) -> Any:
         from mcp import types
         from mcp.server.lowlevel import Server
 
-        server: Any = Server(f"herd {group}" + (f" {server_name}" if server_name else ""))
+        from herd.distribution.tool_routes import at_path
+
+        server: Any = Server(f"herd {path.replace('/', ' ')}")
 
         @server.list_tools()
         async def list_tools() -> list[types.Tool]:
-            return [mcp_tool(name, tool) for name, tool in (await self._tools(group, server_name)).items()]
+            return [mcp_tool(name, tool) for name, tool in (await at_path(self.impls, path))[1].items()]
 
         @server.call_tool(validate_input=False)
         async def call_tool(name: str, arguments: dict[str, Any]) -> list[types.TextContent]:
-            tools = await self._tools(group, server_name)
+            impl, tools = await at_path(self.impls, path)
             if name not in tools:
-                return [types.TextContent(type="text", text=f"Error: {group} has no tool {name!r}")]
-            impl, _ = await self._group(group)
+                return [types.TextContent(type="text", text=f"Error: {path} has no tool {name!r}")]
             result = await impl.invoke_tool(tool_name=tools[name].name, kwargs=arguments or {})
             if result.error_message:
                 return [types.TextContent(type="text", text=f"Error: {result.error_message}")]
-            return [types.TextContent(type="text", text=_text(result.content))]
+            return [types.TextContent(type="text", text=content_text(result.content))]
 
         return server
 

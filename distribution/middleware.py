@@ -221,8 +221,11 @@ async def _json_body(receive: Any) -> Any:
 def _own_url(scope: dict[str, Any]) -> str:
     """This server's own address, as the socket the request came in on."""
     host, port = scope.get("server") or ("127.0.0.1", 8321)
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
-    return f"http://{host if ':' not in host or host.startswith('[') else f'[{host}]'}:{port}"
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def inference_providers(app: Any) -> list[Any]:

@@ -34,22 +34,10 @@ async def resolve(body: dict[str, Any], base_url: str, impls: dict[Any, Any]) ->
     return {**body, "tools": tools}
 
 
-async def _tools(impls: dict[Any, Any], path: str) -> list[tuple[str, Any]]:
-    """The tools at ``path`` (a tool group, or a group and one MCP server) by the names its MCP route gives them."""
-    from herd.distribution.tool_routes import group_tools, groups
-
-    group, _, server = path.partition("/")
-    found = [g for g in await groups(impls) if g.identifier == group]
-    if not found:
-        return []  # the MCP route answers an unknown group with a clear 404
-    _impl, tools = await group_tools(impls, found[0])
-    if not server:
-        return [(t.name, t) for t in tools]
-    return [(str((t.metadata or {}).get("tool")), t) for t in tools if (t.metadata or {}).get("server") == server]
-
-
 async def tool_names(impls: dict[Any, Any], path: str) -> list[str]:
-    return [name for name, _ in await _tools(impls, path)]
+    from herd.distribution.tool_routes import at_path
+
+    return list((await at_path(impls, path))[1])
 
 
 async def approvals(impls: dict[Any, Any], path: str) -> Any:
@@ -57,7 +45,9 @@ async def approvals(impls: dict[Any, Any], path: str) -> Any:
 
     Both lists are given: llama-stack asks approval for a tool that is in neither.
     """
-    tools = await _tools(impls, path)
-    always = [name for name, tool in tools if (tool.metadata or {}).get("requires_approval")]
-    never = [name for name, tool in tools if not (tool.metadata or {}).get("requires_approval")]
+    from herd.distribution.tool_routes import at_path
+
+    _impl, tools = await at_path(impls, path)  # an unknown group: none, and the MCP route answers 404
+    always = [name for name, tool in tools.items() if (tool.metadata or {}).get("requires_approval")]
+    never = [name for name, tool in tools.items() if not (tool.metadata or {}).get("requires_approval")]
     return {"always": always, "never": never} if always else "never"

@@ -23,11 +23,13 @@ SHIELDS_TYPE = "inline::herd-shields"
 # Tool providers, one tool group each. herd::web (page fetch, inline::herd-web) is left out:
 # Herd is offline-first; add its provider to a run config to serve it.
 CODE_TYPE = "inline::herd-code"
+MCP_TYPE = "inline::herd-mcp"
+MCP_MODULE = "herd.providers.mcp"
 TOOL_PROVIDERS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("herd-code", CODE_TYPE, "herd.providers.code", {}),
     ("herd-tools", "inline::herd-tools", "herd.providers.tools", {}),
     # MCP servers: `herd tools add-mcp` adds them here.
-    ("herd-mcp", "inline::herd-mcp", "herd.providers.mcp", {"servers": []}),
+    ("herd-mcp", MCP_TYPE, MCP_MODULE, {"servers": []}),
 )
 OFFLINE_SHIELD = "prompt-guard"
 GUARD_SHIELD = "llama-guard"

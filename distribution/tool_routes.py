@@ -9,7 +9,7 @@ then and has come back.
 
 from typing import Any
 
-from herd.distribution.mcp_routes import PREFIX
+from herd.distribution.mcp_routes import PREFIX, content_text
 from herd.errors import InvalidRequest
 
 
@@ -26,6 +26,22 @@ async def group_tools(impls: dict[Any, Any], group: Any) -> tuple[Any, list[Any]
     impl = await impls[Api.tool_groups].get_provider_impl(group.identifier)
     listed = await impl.list_runtime_tools(tool_group_id=group.identifier, mcp_endpoint=group.mcp_endpoint)
     return impl, list(listed.data)
+
+
+async def at_path(impls: dict[Any, Any], path: str) -> tuple[Any, dict[str, Any]]:
+    """The provider and tools at an MCP route's path, by the names the route gives them.
+
+    ``<group>``: the group's tools by name; ``<group>/<server>``: one MCP server's tools by
+    their own names. An unknown group has no provider and no tools.
+    """
+    group, _, server = path.partition("/")
+    found = [g for g in await groups(impls) if g.identifier == group]
+    if not found:
+        return None, {}
+    impl, tools = await group_tools(impls, found[0])
+    if not server:
+        return impl, {tool.name: tool for tool in tools}
+    return impl, {str((t.metadata or {}).get("tool")): t for t in tools if (t.metadata or {}).get("server") == server}
 
 
 def _tool_entry(tool: Any) -> dict[str, Any]:
@@ -85,12 +101,10 @@ async def invoke(impls: dict[Any, Any], body: Any) -> dict[str, Any]:
         raise InvalidRequest("`arguments` must be a JSON object of the tool's arguments")
     impl, group = await find(impls, body["tool"])
     result = await impl.invoke_tool(tool_name=body["tool"], kwargs=arguments)
-    content = result.content
-    text = content if isinstance(content, str) else "\n".join(getattr(c, "text", "") for c in content or [])
     return {
         "tool": body["tool"],
         "toolgroup_id": group,
-        "content": text,
+        "content": content_text(result.content),
         "error": result.error_message,
         "data": (result.metadata or {}).get("data"),
     }

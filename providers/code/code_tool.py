@@ -19,20 +19,26 @@ FileStore = Callable[[Attachment], Awaitable[str]]
 MAX_CODE_CHARS = 100_000
 
 
-def describe(result: SandboxResult, stored: dict[str, str], inline_bytes: int) -> dict[str, Any]:
+def inline(attachment: Attachment, inline_bytes: int) -> bool:
+    """Whether a file comes back as text in the result (else by file id, or base64)."""
+    return attachment.mime.startswith("text/") and len(attachment.data) <= inline_bytes
+
+
+def describe(result: SandboxResult, stored: dict[tuple[str, str], str], inline_bytes: int) -> dict[str, Any]:
+    """The result as the model reads it; ``stored`` maps ("file" | "image", name) to a Files API id."""
     files = []
     for f in result.files:
         entry: dict[str, Any] = {"name": f.name, "mime": f.mime, "bytes": len(f.data)}
-        if f.mime.startswith("text/") and len(f.data) <= inline_bytes:
+        if inline(f, inline_bytes):
             entry["text"] = f.data.decode("utf-8", "replace")
-        elif f.name in stored:
-            entry["file_id"] = stored[f.name]
+        elif ("file", f.name) in stored:
+            entry["file_id"] = stored["file", f.name]
         else:
             entry["base64"] = base64.b64encode(f.data).decode()
         files.append(entry)
     images = []
     for image in result.images:
-        key = ".herd-figures/" + image.name
+        key = ("image", image.name)
         if key in stored:
             images.append({"name": image.name, "mime": image.mime, "bytes": len(image.data), "file_id": stored[key]})
         else:
@@ -67,13 +73,13 @@ def make_python_tool(sandbox: Sandbox, store: FileStore | None = None) -> HerdTo
         if len(code) > MAX_CODE_CHARS:
             raise ToolArgumentError(f"python: the code is {len(code)} characters; send at most {MAX_CODE_CHARS}")
         result = await sandbox.run(code)
-        stored: dict[str, str] = {}
+        stored: dict[tuple[str, str], str] = {}
         if store is not None:
             for f in result.files:
-                if not (f.mime.startswith("text/") and len(f.data) <= sandbox.limits.inline_bytes):
-                    stored[f.name] = await store(f)
+                if not inline(f, sandbox.limits.inline_bytes):
+                    stored["file", f.name] = await store(f)
             for image in result.images:
-                stored[".herd-figures/" + image.name] = await store(image)
+                stored["image", image.name] = await store(image)
         data = describe(result, stored, sandbox.limits.inline_bytes)
         return ToolOutput(
             text=json.dumps(data, ensure_ascii=False),

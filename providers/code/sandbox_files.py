@@ -14,7 +14,7 @@ from herd.providers.tools.spec import Attachment
 if TYPE_CHECKING:
     from herd.providers.code.sandbox import SandboxResult
 
-FIGURES = ".herd-figures"
+FIGURES = ".herd-figures"  # where sandbox_boot (which imports nothing of Herd) saves the figures
 CHUNK = 65536
 
 

@@ -33,13 +33,17 @@ class ServerSession:
         # The child's stderr, for error messages; closed by close().
         self.errlog = tempfile.TemporaryFile(mode="w+", prefix=f"herd-mcp-{spec.name}-")  # noqa: SIM115
         self.lock = asyncio.Lock()
+        self.tools: list[Any] | None = None
 
     def describe(self) -> str:
         return f"MCP server '{self.spec.name}' ({' '.join(self.spec.command or []) or self.spec.url})"
 
     async def list_tools(self) -> list[Any]:
-        result = await self.request("list", None, None)
-        return list(result.tools)
+        """The server's tools, asked once per connection: every listing and call through Herd's
+        routes needs them, and a restart (which may bring other tools) asks again."""
+        if self.tools is None or not self._connected():
+            self.tools = list((await self.request("list", None, None)).tools)
+        return self.tools
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         return await self.request("call", name, arguments)
@@ -152,6 +156,7 @@ class ServerSession:
         return _two(streamablehttp_client(self.spec.url or ""))
 
     async def stop(self) -> None:
+        self.tools = None
         owner, self.owner = self.owner, None
         if owner is not None and not owner.done():
             owner.cancel()

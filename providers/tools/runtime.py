@@ -21,8 +21,7 @@ class HerdToolRuntime:
     def __init__(self, group: str, provider_type: str, tools: Sequence[HerdTool]) -> None:
         self.group = group
         self.provider_type = provider_type
-        self.groups = {group: tuple(tools)}
-        self.tools = {tool.name: (group, tool) for tool in tools}
+        self.tools = {tool.name: tool for tool in tools}
 
     async def initialize(self) -> None:
         return None
@@ -33,11 +32,10 @@ class HerdToolRuntime:
     async def register_toolgroup(self, toolgroup: Any) -> None:
         from herd.errors import ConfigError
 
-        if toolgroup.identifier not in self.groups:
-            served = ", ".join(self.groups) or "none"
+        if toolgroup.identifier != self.group:
             raise ConfigError(
                 f"tool group {toolgroup.identifier!r} is not served by the {self.provider_type} provider (it serves "
-                f"{served}); register it with the provider that serves it"
+                f"{self.group}); register it with the provider that serves it"
             )
 
     async def unregister_toolgroup(self, toolgroup_id: str) -> None:
@@ -48,17 +46,17 @@ class HerdToolRuntime:
     ) -> Any:
         from llama_stack_api import ListToolDefsResponse, ToolDef
 
-        groups = [tool_group_id] if tool_group_id else list(self.groups)
+        if tool_group_id not in (None, self.group):
+            return ListToolDefsResponse(data=[])
         defs = [
             ToolDef(
-                toolgroup_id=group,
+                toolgroup_id=self.group,
                 name=tool.name,
                 description=tool.description,
                 input_schema=tool.json_schema(),
                 metadata=tool_metadata(tool, self.provider_type),
             )
-            for group in groups
-            for tool in self.groups.get(group, ())
+            for tool in self.tools.values()
         ]
         return ListToolDefsResponse(data=defs)
 
@@ -76,7 +74,7 @@ class HerdToolRuntime:
         if tool_name not in self.tools:
             known = ", ".join(sorted(self.tools)) or "none"
             return ToolOutput(text=f"there is no tool {tool_name!r}; the tools are {known}", error=True)
-        _, tool = self.tools[tool_name]
+        tool = self.tools[tool_name]
         try:
             return await tool.run(**tool.check_arguments(dict(kwargs or {})))
         except (ToolArgumentError, ToolUnavailable) as exc:
