@@ -2,7 +2,8 @@
 
 - a request-size limit that answers 413 from the headers, before the body is read;
 - ``GET /v1/herd/status``, ``/v1/herd/agents``, ``/v1/herd/shields`` (and ``.../check``),
-  ``/v1/herd/tools`` (and ``POST .../invoke``), and the tool groups as MCP servers at
+  ``/v1/herd/tools`` (and ``POST .../invoke``), ``/v1/herd/conversations`` (the list the
+  Conversations API lacks, ``conversation_routes.py``), and the tool groups as MCP servers at
   ``/v1/herd/mcp/<group>`` (``mcp_routes.py``);
 - the gateway (agents by name, the privacy policy) on inference and Responses requests;
 - shields on chat and Responses requests (``screening.py``), file citations on Responses
@@ -62,6 +63,8 @@ class HerdMiddleware:
             return await self._shield_route(scope, receive, send)
         if scope["path"].startswith("/v1/herd/tools") and self.gateway is not None:
             return await self._tool_route(scope, receive, send)
+        if scope["path"] == "/v1/herd/conversations" and self.gateway is not None:
+            return await self._conversation_route(scope, send)
         if scope["path"].startswith(MCP_PREFIX) and self.mcp is not None:
             return await self.mcp.handle(scope, receive, send)
         length = dict(scope.get("headers", [])).get(b"content-length")
@@ -167,6 +170,26 @@ class HerdMiddleware:
         except HerdError as exc:
             return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
         return await send_json(send, 404, error_payload(404, "use GET /v1/herd/tools or POST /v1/herd/tools/invoke"))
+
+    async def _conversation_route(self, scope: dict[str, Any], send: Any) -> None:
+        from llama_stack_api import Api
+
+        from herd.distribution import conversation_routes
+        from herd.errors import HerdError
+
+        conversations = self.gateway.impls.get(Api.conversations)
+        if conversations is None:
+            message = "this distribution has no conversations (no `conversations` API in its run config)"
+            return await send_json(send, 404, error_payload(404, message))
+        if scope["method"] != "GET":
+            message = f"{scope['method']} is not allowed here; use GET /v1/herd/conversations?limit=N to list them"
+            return await send_json(send, 405, error_payload(405, message))
+        try:
+            return await send_json(
+                send, 200, await conversation_routes.listing(conversations, scope.get("query_string", b""))
+            )
+        except HerdError as exc:
+            return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
 
     def _lifespan_receive(self, receive: Any) -> Any:
         async def wrapped() -> Any:
