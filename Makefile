@@ -42,6 +42,7 @@ bench: install
 	$(VENV)/bin/python bench/tool_calls.py
 	$(VENV)/bin/python bench/rag.py
 	$(VENV)/bin/python bench/tools.py
+	$(VENV)/bin/python bench/tui.py
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -52,7 +53,7 @@ lint: install
 typecheck: install
 	@tmp=$$(mktemp -d) && ln -s "$(CURDIR)" "$$tmp/herd" && cd "$$tmp" && \
 	  "$(CURDIR)/$(VENV)/bin/python" -m mypy --config-file "$(CURDIR)/pyproject.toml" \
-	  herd/errors.py herd/providers herd/distribution herd/cli herd/apps/docs; status=$$?; rm -rf "$$tmp"; exit $$status
+	  herd/errors.py herd/providers herd/distribution herd/cli herd/apps/docs herd/apps/chat; status=$$?; rm -rf "$$tmp"; exit $$status
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from herd.cli import agents, build, docs, doctor, listing, mcp, models, run, shields, stores, tools
+from herd.cli import agents, build, chat, docs, doctor, listing, mcp, models, run, shields, stores, tools
 from herd.errors import HerdError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.command("build")(build.build)
 app.command("doctor")(doctor.doctor)
+app.command("chat")(chat.chat)
 app.add_typer(listing.distributions_app, name="distributions")
 app.add_typer(listing.providers_app, name="providers")
 app.add_typer(models.app, name="models")

@@ -44,7 +44,8 @@ def herd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # -- help and import weight -------------------------------------------------------
 
 HELP = {
-    (): ["run", "build", "doctor", "distributions", "providers", "models"],
+    (): ["run", "build", "doctor", "chat", "distributions", "providers", "models"],
+    ("chat",): ["--url", "--model", "--agent", "--conversation", "--start", "--no-start"],
     ("run",): ["--port", "--host", "--max-request-bytes"],
     ("build",): ["DIST", "--out", "--install", "--no-install", "--guard-model"],
     ("doctor",): ["--config", "--port", "--host", "--full", "--quick"],
@@ -73,6 +74,12 @@ def test_help_mentions_options(command: tuple[str, ...]) -> None:
     assert code == 0, output
     for word in HELP[command]:
         assert word in output, f"`herd {' '.join(command)} --help` does not mention {word}"
+
+
+def test_chat_refuses_a_model_and_an_agent_together(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    code, _out, err = run_main(monkeypatch, capsys, "chat", "--model", "herd/x", "--agent", "assistant")
+    assert code == 1
+    assert err.strip() == "herd: error: give --model or --agent, not both"
 
 
 def test_help_of_the_installed_command() -> None:
