@@ -63,3 +63,12 @@ class ToolUnavailable(HerdError):
     """A tool cannot run here as configured (its sandbox is missing, its server is down)."""
 
     status_code = 503
+
+
+def server_message(exc: Exception) -> str:
+    """What a server said in the body of an SDK error (llama-stack-client or openai), else the error's text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        return str(error.get("message") or error.get("detail") or body) if isinstance(error, dict) else str(error)
+    return str(exc)

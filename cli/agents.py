@@ -8,7 +8,7 @@ import typer
 
 from herd.cli.options import DEFAULT_URL, UrlOption
 from herd.cli.table import first_line, table
-from herd.errors import ConfigError, HerdError, InvalidRequest
+from herd.errors import ConfigError, HerdError, InvalidRequest, server_message
 
 app = typer.Typer(help="Agents: named instructions, model, tools and routing, served as `agent:NAME`.")
 
@@ -78,7 +78,7 @@ def run_agent(
     except APIConnectionError as exc:
         raise ConfigError(f"no Herd server answers at {url}; start one with `herd run` or fix --url") from exc
     except APIStatusError as exc:
-        raise HerdError(f"the server refused the request ({exc.status_code}): {_message(exc)}") from exc
+        raise HerdError(f"the server refused the request ({exc.status_code}): {server_message(exc)}") from exc
     if out is not None:
         _write_artifact(name, response, out)
 
@@ -97,14 +97,6 @@ def _attachment(path: Path) -> dict[str, Any]:
     from herd.providers.vision.sources import data_url
 
     return {"type": "input_image", "image_url": data_url(path.read_bytes(), mime), "detail": "auto"}
-
-
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        return str(error.get("message") or error.get("detail") or body) if isinstance(error, dict) else str(error)
-    return str(exc)
 
 
 def _print_steps(stream: Any) -> Any:

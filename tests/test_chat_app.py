@@ -424,6 +424,14 @@ async def test_ctrl_l_picks_the_target_of_new_conversations() -> None:
         assert (await fake.conversations())[0].settings.model == "agent:assistant"
 
 
+async def pick_agent(pilot, app: ChatApp) -> None:  # noqa: ANN001 - a Pilot
+    """ctrl+l, then the fake's agent (after its model), until the status bar shows it."""
+    await pilot.press("ctrl+l")
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the picker")
+    await pilot.press("down", "enter")
+    await wait_for(pilot, lambda: "→ agent:assistant" in status_text(app), "the status bar to show the agent")
+
+
 async def test_ctrl_l_in_an_open_conversation_changes_its_settings_on_the_server() -> None:
     fake = FakeChatClient()
     app = ChatApp(fake)
@@ -432,10 +440,7 @@ async def test_ctrl_l_in_an_open_conversation_changes_its_settings_on_the_server
         await send(pilot, "first with the model")
         await reply_done(pilot)
         assert fake.calls[-1].settings.model is None
-        await pilot.press("ctrl+l")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the picker")
-        await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: "→ agent:assistant" in status_text(app), "the status bar to show the agent")
+        await pick_agent(pilot, app)
         assert screen.conversation is not None
         stored = (await fake.conversations())[0]
         assert stored.id == screen.conversation.id
@@ -480,10 +485,7 @@ async def test_settings_without_a_model_go_back_to_the_servers_first() -> None:
         screen = await connected(pilot)
         await send(pilot, "hello")
         await reply_done(pilot)
-        await pilot.press("ctrl+l")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the picker")
-        await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: "→ agent:assistant" in status_text(app), "the agent in the status bar")
+        await pick_agent(pilot, app)
 
         dialog = await open_settings(pilot, app)
         select = dialog.query_one("#target", Select)

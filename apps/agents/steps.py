@@ -18,75 +18,76 @@ class Step:
     data: Any = None
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
+def get(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of an SDK object or of the same thing as a plain dict."""
     if isinstance(obj, dict):
         return obj.get(name, default)
     return getattr(obj, name, default)
 
 
 def _tool_call(item: Any) -> str:
-    kind = _get(item, "type")
+    kind = get(item, "type")
     if kind == "file_search_call":
-        return f"file_search({', '.join(_get(item, 'queries') or [])})"
-    name = _get(item, "name") or kind
-    args = _get(item, "arguments") or ""
+        return f"file_search({', '.join(get(item, 'queries') or [])})"
+    name = get(item, "name") or kind
+    args = get(item, "arguments") or ""
     return f"{name}({args})"
 
 
 def _tool_result(item: Any) -> str | None:
-    kind = _get(item, "type")
+    kind = get(item, "type")
     if kind == "file_search_call":
-        results = _get(item, "results") or []
-        names = sorted({_get(r, "filename") or _get(r, "file_id") or "?" for r in results})
+        results = get(item, "results") or []
+        names = sorted({get(r, "filename") or get(r, "file_id") or "?" for r in results})
         return f"file_search found {len(results)} passages in {', '.join(names) or 'no files'}"
     if kind == "mcp_call":
-        error = _get(item, "error")
-        return f"{_get(item, 'name')} -> {error or _get(item, 'output')}"
+        error = get(item, "error")
+        return f"{get(item, 'name')} -> {error or get(item, 'output')}"
     return None
 
 
 def steps(event: Any) -> list[Step]:
-    kind = _get(event, "type")
+    kind = get(event, "type")
     if kind == "response.created":
-        metadata = _get(_get(event, "response"), "metadata") or {}
+        metadata = get(get(event, "response"), "metadata") or {}
         out = [Step("route", metadata["herd_route"])] if metadata.get("herd_route") else []
         if metadata.get("herd_vision"):
             out.append(Step("vision", metadata["herd_vision"]))
         return out
     if kind == "response.reasoning_text.delta":
-        return [Step("vision", _get(event, "delta") or "")]
+        return [Step("vision", get(event, "delta") or "")]
     if kind == "response.output_text.delta":
-        return [Step("text", _get(event, "delta") or "")]
+        return [Step("text", get(event, "delta") or "")]
     if kind == "response.refusal.delta":
-        return [Step("refusal", _get(event, "delta") or "")]
-    item = _get(event, "item")
-    if kind == "response.output_item.done" and _get(item, "type") in ("function_call", "mcp_call", "file_search_call"):
+        return [Step("refusal", get(event, "delta") or "")]
+    item = get(event, "item")
+    if kind == "response.output_item.done" and get(item, "type") in ("function_call", "mcp_call", "file_search_call"):
         out = [Step("tool_call", _tool_call(item), item)]
         result = _tool_result(item)
         return out + ([Step("tool_result", result, item)] if result else [])
     if kind == "response.completed":
-        return [Step("done", _usage(_get(event, "response")), _get(event, "response"))]
+        return [Step("done", _usage(get(event, "response")), get(event, "response"))]
     if kind in ("response.failed", "response.incomplete"):
-        response = _get(event, "response")
-        error = _get(response, "error") or _get(response, "incomplete_details") or "no reason given"
-        reason = _get(error, "message") or _get(error, "reason") or error
+        response = get(event, "response")
+        error = get(response, "error") or get(response, "incomplete_details") or "no reason given"
+        reason = get(error, "message") or get(error, "reason") or error
         return [Step("failed", str(reason), response)]
     return []
 
 
 def _usage(response: Any) -> str:
-    usage = _get(response, "usage")
+    usage = get(response, "usage")
     if usage is None:
         return "done"
-    return f"done: {_get(usage, 'input_tokens')} tokens in, {_get(usage, 'output_tokens')} out"
+    return f"done: {get(usage, 'input_tokens')} tokens in, {get(usage, 'output_tokens')} out"
 
 
 def output_text(response: Any) -> str:
     """The final message text of a Responses object."""
     texts = []
-    for item in _get(response, "output") or []:
-        if _get(item, "type") == "message":
-            texts += [_get(p, "text") or "" for p in _get(item, "content") or [] if _get(p, "type") == "output_text"]
+    for item in get(response, "output") or []:
+        if get(item, "type") == "message":
+            texts += [get(p, "text") or "" for p in get(item, "content") or [] if get(p, "type") == "output_text"]
     return "".join(texts)
 
 

@@ -28,18 +28,11 @@ from herd.apps.chat.items import history
 from herd.apps.chat.partial import keep_partial
 from herd.apps.chat.seam import ChatError
 from herd.apps.chat.stream import ReplyTranslator, error_kind
+from herd.errors import server_message
 
 # llama-stack 0.7.3 ignores `after` and always answers has_more=False, so one big page is
 # the whole conversation; the loop below still follows `after` for servers that page.
 PAGE = 1000
-
-
-def _message(exc: APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        return str(error.get("message") or error.get("detail") or body) if isinstance(error, dict) else str(error)
-    return exc.message
 
 
 def _capabilities(model: Any) -> list[str]:
@@ -62,10 +55,10 @@ class LlamaStackChatClient:
         if isinstance(exc, APIStatusError):
             kind = error_kind(exc.status_code)
             where = "the server refused it" if kind != "failed" else f"the server failed ({exc.status_code})"
-            return ChatError(f"{what}: {where}: {_message(exc)}", kind)
+            return ChatError(f"{what}: {where}: {server_message(exc)}", kind)
         if isinstance(exc, APIError):  # an `error` event in a stream: its code is the HTTP status it stands for
             code = str(exc.body.get("code")) if isinstance(exc.body, dict) else ""
-            return ChatError(f"{what}: {_message(exc)}", error_kind(int(code) if code.isdigit() else None))
+            return ChatError(f"{what}: {server_message(exc)}", error_kind(int(code) if code.isdigit() else None))
         return ChatError(f"{what}: {exc}")
 
     @contextlib.contextmanager

@@ -7,15 +7,10 @@ reachable as attributes) or as plain dicts; ``get`` reads both. Imports no SDK.
 from dataclasses import replace
 from typing import Any
 
+from herd.apps.agents.steps import get
 from herd.apps.chat.events import HistoryItem, ToolCall
 
 TOOL_TYPES = ("mcp_call", "function_call", "file_search_call", "code_interpreter_call", "web_search_call")
-
-
-def get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 def file_search_summary(results: list[Any]) -> str:

@@ -7,8 +7,8 @@ cut to fit, instructions that do not fit are refused rather than cut.
 
 from typing import Any
 
+from herd.apps.agents.steps import get
 from herd.apps.chat.events import ConversationInfo, Settings
-from herd.apps.chat.items import get
 from herd.apps.chat.seam import ChatError
 
 MAX_VALUE = 512

@@ -9,8 +9,9 @@ Herd's additions are read here too: the ``herd_shields`` verdicts on ``response.
 import time
 from typing import Any
 
+from herd.apps.agents.steps import get
 from herd.apps.chat.events import Blocked, Citation, ErrorKind, Failed, Finished, ReplyEvent, ShieldVerdict, TextDelta
-from herd.apps.chat.items import TOOL_TYPES, get, tool_call
+from herd.apps.chat.items import TOOL_TYPES, tool_call
 from herd.providers.shields.categories import NAMES
 
 
