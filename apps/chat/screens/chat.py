@@ -105,10 +105,12 @@ class ChatScreen(Screen[None]):
             conversations = await self.client.conversations()
         except ChatError as exc:
             return await self._disconnected(exc)
-        self.connected = True
+        # The status line first, and no await between it and `connected`: whoever sees the
+        # screen connected also sees which server it is connected to.
         self.status.remove_class("down")
-        await self.log_view.query(".notice.down").remove()  # said while it was down; no longer true
         self.status.server = f"{self.origin} · {described}" if self.origin else described
+        self.connected = True
+        await self.log_view.query(".notice.down").remove()  # said while it was down; no longer true
         self._check_target()
         wanted = self.resume_id or (self.conversation.id if self.conversation else None)
         self.query_one(Sidebar).show(conversations, wanted)
