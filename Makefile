@@ -43,6 +43,7 @@ bench: install
 	$(VENV)/bin/python bench/rag.py
 	$(VENV)/bin/python bench/tools.py
 	$(VENV)/bin/python bench/tui.py
+	$(VENV)/bin/python bench/load.py
 
 lint: install
 	$(VENV)/bin/ruff check .

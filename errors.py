@@ -2,12 +2,17 @@
 
     HerdError                      base; ``status_code`` is the HTTP status when it reaches a client
     ├── ConfigError (400)          a run config, template or catalog entry is wrong
+    ├── Unauthorized (401)         no API key, a wrong one, or a revoked one
     ├── ModelNotAvailable (404)    a model id is unknown or its weights are missing
     ├── InvalidRequest (400)       a request the model cannot serve as asked
     │   └── ContextOverflow (400)  prompt or max_tokens beyond the context window
     ├── PolicyRefused (403)        the privacy policy forbids sending this request where it would go
-    ├── ServerBusy (503)           the request queue is full; retry later
+    ├── RateLimited (429)          a key's request rate, token quota or open streams; ``retry_after`` s
+    ├── TooLarge (413)             a request past a size limit (images, their count)
+    ├── ServerBusy (503)           the request queue is full, or the server is draining; retry later
     ├── StoreUnavailable (503)     the vector store backend (a Chroma server) cannot be reached
+    ├── ProviderUnavailable (503)  a remote inference server (Ollama) cannot be reached, or went away mid-stream
+    ├── StorageFull (507)          the disk holding the stores is full; free space and retry
     ├── ShieldUnavailable (503)    a shield could not judge and the policy fails closed
     ├── ToolUnavailable (503)      a tool cannot run as configured (no sandbox, its server is down)
     └── EngineFailure (500)        the inference engine failed while serving
@@ -25,6 +30,22 @@ class HerdError(Exception):
 
 class ConfigError(HerdError):
     status_code = 400
+
+
+class Unauthorized(HerdError):
+    status_code = 401
+
+
+class RateLimited(HerdError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class TooLarge(HerdError):
+    status_code = 413
 
 
 class ModelNotAvailable(HerdError):
@@ -49,6 +70,14 @@ class ServerBusy(HerdError):
 
 class StoreUnavailable(HerdError):
     status_code = 503
+
+
+class ProviderUnavailable(HerdError):
+    status_code = 503
+
+
+class StorageFull(HerdError):
+    status_code = 507
 
 
 class ShieldUnavailable(HerdError):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption, current_key
 from herd.cli.table import first_line, table
 from herd.errors import ConfigError, HerdError, InvalidRequest, server_message
 
@@ -16,6 +16,7 @@ app = typer.Typer(help="Agents: named instructions, model, tools and routing, se
 @app.command("list")
 def list_agents(
     url: Annotated[str | None, typer.Option(help="List what this running server serves instead.")] = None,
+    api_key: ApiKeyOption = None,
     agents: Annotated[
         list[Path] | None, typer.Option("--agents", exists=True, file_okay=False, help="Extra definitions folder.")
     ] = None,
@@ -40,9 +41,14 @@ def _get_json(url: str, path: str) -> Any:
     import httpx
 
     try:
-        reply = httpx.get(url.rstrip("/") + path, timeout=10)
+        key = current_key()
+        reply = httpx.get(
+            url.rstrip("/") + path, timeout=10, headers={"Authorization": f"Bearer {key}"} if key else None
+        )
     except httpx.HTTPError as exc:
         raise ConfigError(f"no Herd server answers at {url} ({exc}); start one with `herd run` or fix --url") from exc
+    if reply.status_code == 401:
+        raise ConfigError(f"{url} needs a valid API key: give --api-key or set HERD_API_KEY")
     if reply.status_code != 200:
         raise ConfigError(f"{url}{path} answered {reply.status_code}; is it a Herd server?")
     return reply.json()
@@ -62,11 +68,12 @@ def run_agent(
     last: Annotated[int, typer.Option(help="How many messages of --conversation to include.", min=1)] = 20,
     out: Annotated[Path | None, typer.Option(help="Write the agent's file (e.g. an .ics invite) here.")] = None,
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Run an agent on a running Herd server and stream its steps (route, vision, tools, answer)."""
     from llama_stack_client import APIConnectionError, APIStatusError, LlamaStackClient
 
-    client = LlamaStackClient(base_url=url, timeout=600, max_retries=0)
+    client = LlamaStackClient(base_url=url, timeout=600, max_retries=0, api_key=current_key())
     try:
         text = prompt
         if conversation:

@@ -4,12 +4,13 @@ from typing import Annotated
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption
 from herd.errors import InvalidRequest
 
 
 def chat(
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
     model: Annotated[
         str | None, typer.Option(help="The model new conversations talk to (default: the server's first).")
     ] = None,

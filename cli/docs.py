@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption
 from herd.cli.table import table
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def add(
     ],
     store: StoreOption,
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Add files to a store (created if missing): new files are added, changed ones replaced, the rest skipped.
 
@@ -89,6 +90,7 @@ def search(
         Mode, typer.Option(help="hybrid (meaning and words, as the server does), vector or keyword.")
     ] = Mode.hybrid,
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Search a store: the best chunks with their file, location and score (0-1)."""
     from herd.apps.docs.client import StoreClient
@@ -110,7 +112,7 @@ def _snippet(hit: dict[str, Any], width: int = 200) -> str:
 
 
 @app.command("list")
-def list_files(store: StoreOption, url: UrlOption = DEFAULT_URL) -> None:
+def list_files(store: StoreOption, url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """List the files of a store: path, status, chunks and file id."""
     from herd.apps.docs.client import StoreClient
 
@@ -134,7 +136,7 @@ def _chunks(client: Any, store_id: str, record: dict[str, Any]) -> int | str:
 
 
 @app.command("stats")
-def stats(store: StoreOption, url: UrlOption = DEFAULT_URL) -> None:
+def stats(store: StoreOption, url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """Counts of a store: files by status, chunks, and bytes of the uploads."""
     from herd.apps.docs.client import StoreClient
 
@@ -156,6 +158,7 @@ def remove(
     targets: Annotated[list[str], typer.Argument(help="Paths (a folder means every file under it) or file ids.")],
     store: StoreOption,
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Remove files from a store, with their uploads. Exits 1 if a target matches no file of the store."""
     from herd.apps.docs.client import StoreClient

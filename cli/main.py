@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from herd.cli import agents, build, chat, docs, doctor, listing, mcp, models, run, shields, stores, tools
+from herd.cli import agents, build, chat, docs, doctor, keys, listing, mcp, models, run, shields, stores, tools
 from herd.errors import HerdError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(stores.app, name="stores")
 app.add_typer(shields.app, name="shields")
 app.add_typer(tools.app, name="tools")
 app.add_typer(mcp.app, name="mcp")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:

@@ -2,13 +2,13 @@
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption
 
 app = typer.Typer(help="Herd as an MCP server: its agents and vector stores as tools for other MCP clients.")
 
 
 @app.command("serve")
-def serve(url: UrlOption = DEFAULT_URL) -> None:
+def serve(url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """Serve MCP on stdin/stdout, with tools for the Herd server at --url.
 
     Tools: list_agents, chat (an agent or model; continue with the response id it

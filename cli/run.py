@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from herd.distribution.lifecycle import DRAIN_SECONDS
 from herd.distribution.server import MAX_REQUEST_BYTES
 
 
@@ -21,6 +22,17 @@ def run(
     max_request_bytes: Annotated[
         int, typer.Option(help="Largest request body accepted; larger ones get 413.", min=1024)
     ] = MAX_REQUEST_BYTES,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--api-key",
+            help="Require this bearer key (NAME=KEY names its owner); repeatable. Also HERD_API_KEYS, "
+            "`herd keys create` and the run config's herd.auth.",
+        ),
+    ] = None,
+    drain_seconds: Annotated[
+        float, typer.Option(help="On SIGTERM, how long requests in flight may take to finish.", min=0)
+    ] = DRAIN_SECONDS,
     agents: Annotated[
         list[Path] | None,
         typer.Option(
@@ -43,5 +55,31 @@ def run(
         dirs = [str(d.resolve()) for d in agents]
         os.environ["HERD_AGENTS_DIRS"] = ":".join(filter(None, [os.environ.get("HERD_AGENTS_DIRS"), *dirs]))
         load_agents()  # a bad definition fails here, with its file and field
+    from herd.distribution.keys import env_keys, from_strings
+
+    keys = [*(api_key or []), *env_keys()]
+    from_strings(keys)  # a malformed key fails here, before the model loads
+    if host not in LOOPBACK and not keys and not _other_keys(path):
+        typer.echo(EXPOSED.format(host=host), err=True)
     typer.echo(f"herd: serving {path} on http://{host}:{port}", err=True)
-    serve(path, host, port, max_request_bytes)
+    serve(path, host, port, max_request_bytes, keys, drain_seconds)
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+EXPOSED = """
+herd: WARNING ****************************************************************
+herd: WARNING  Listening on {host} with NO API KEY: anyone who can reach this
+herd: WARNING  address can run models, read conversations and files, and run
+herd: WARNING  code. Add a key (herd run --api-key ..., HERD_API_KEYS, or
+herd: WARNING  `herd keys create NAME`), or bind to 127.0.0.1.
+herd: WARNING ****************************************************************
+"""
+
+
+def _other_keys(path: Path) -> bool:
+    """Keys from the run config's herd.auth or $HERD_HOME/keys.yaml."""
+    from herd.distribution.keys import KeyFile
+    from herd.distribution.runconfig import load
+
+    auth = (load(path).get("herd") or {}).get("auth") or {}
+    return bool(auth.get("keys")) or KeyFile().path.exists()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption
 from herd.cli.table import table
 
 app = typer.Typer(help="Shields of a running Herd server: list them, check a text or image.")
@@ -19,7 +19,7 @@ def _client(url: str) -> Any:
 
 
 @app.command("list")
-def list_shields(url: UrlOption = DEFAULT_URL) -> None:
+def list_shields(url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """List the server's shields: kind, model, and where the server's policy runs them."""
     listing = _client(url).request("GET", "/herd/shields")
     rows = [
@@ -51,6 +51,7 @@ def check(
     shield: Annotated[list[str] | None, typer.Option("--shield", help="A shield id (default: all).")] = None,
     role: Annotated[str, typer.Option(help="Whose words: user, assistant or tool.")] = "user",
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Judge TEXT with the server's shields; print each verdict, its categories and latency.
 

@@ -4,14 +4,14 @@ from typing import Annotated
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption
 from herd.cli.table import table
 
 app = typer.Typer(help="Vector stores of a running Herd server: list, create and remove them by name.")
 
 
 @app.command("list")
-def list_stores(url: UrlOption = DEFAULT_URL) -> None:
+def list_stores(url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """List the server's vector stores with their file counts."""
     from herd.apps.docs.client import StoreClient
 
@@ -29,7 +29,11 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 @app.command("create")
-def create_store(name: Annotated[str, typer.Argument(help="The store's name.")], url: UrlOption = DEFAULT_URL) -> None:
+def create_store(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
+) -> None:
     """Create an empty vector store called NAME (a name already taken is refused)."""
     from herd.apps.docs.client import StoreClient
     from herd.errors import InvalidRequest
@@ -47,6 +51,7 @@ def remove_store(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     keep_uploads: Annotated[bool, typer.Option(help="Keep the uploaded files the store indexed.")] = False,
     url: UrlOption = DEFAULT_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Remove the vector store called NAME, its chunks and (unless --keep-uploads) the uploads it indexed."""
     from herd.apps.docs.client import StoreClient

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from herd.cli.options import DEFAULT_URL, UrlOption
+from herd.cli.options import DEFAULT_URL, ApiKeyOption, UrlOption
 from herd.cli.table import table
 from herd.errors import InvalidRequest
 
@@ -19,7 +19,7 @@ app = typer.Typer(help="Tools: list a server's tools, run one from the shell.")
 
 
 @app.command("list")
-def list_tools(url: UrlOption = DEFAULT_URL) -> None:
+def list_tools(url: UrlOption = DEFAULT_URL, api_key: ApiKeyOption = None) -> None:
     """List every tool of the server with its tool group and provider."""
     from herd.apps.docs.client import StoreClient
 
@@ -163,6 +163,7 @@ def run_tool(
     ] = None,
     json_args: Annotated[str | None, typer.Option("--json-args", help="All arguments as one JSON object.")] = None,
     url: Annotated[str | None, typer.Option(help="Run it on this Herd server instead of here.")] = None,
+    api_key: ApiKeyOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result exactly as the model reads it.")] = False,
     out: Annotated[Path | None, typer.Option(help="Save files and figures the code wrote into this folder.")] = None,
 ) -> None:

@@ -7,17 +7,17 @@ Receive = Any
 Send = Any
 
 
-def json_messages(status: int, payload: Any) -> list[dict[str, Any]]:
+def json_messages(status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None) -> list[dict[str, Any]]:
     body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(extra or [])]
     return [
         {"type": "http.response.start", "status": status, "headers": headers},
         {"type": "http.response.body", "body": body},
     ]
 
 
-async def send_json(send: Send, status: int, payload: Any) -> None:
-    for message in json_messages(status, payload):
+async def send_json(send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    for message in json_messages(status, payload, headers):
         await send(message)
 
 

@@ -11,6 +11,8 @@
 - A ``file_search`` tool that sets no ``max_num_results`` gets an agent's default (5, where
   OpenAI's is 10): ten 400-token chunks, searched more than once in a turn, overflow the
   default model's 8K context.
+- A response request whose ``input`` holds no message, with no instructions, previous
+  response, prompt or conversation, is refused (400): llama-stack answers it 500.
 - ``GET /v1/herd/agents`` lists the agents.
 """
 
@@ -19,12 +21,27 @@ from typing import Any
 from herd.apps.agents.library import get_agent
 from herd.apps.agents.spec import AgentSpec, FileSearchTool, McpTool
 from herd.distribution import own_tools, privacy
+from herd.distribution.keys import AuthSettings
+from herd.distribution.request_limits import RequestLimits
 from herd.distribution.shield_policy import ShieldPolicy, combine
 from herd.distribution.templates import COMPOSE_TYPE
 from herd.errors import InvalidRequest
 
 AGENT_PREFIX = "agent:"
 FILE_SEARCH_RESULTS: int = FileSearchTool.model_fields["max_num_results"].default
+# Input items llama-stack keeps out of the model's messages (its responses/utils.py,
+# convert_response_input_to_chat_messages), and the fields that bring messages of their own.
+SILENT_ITEMS = frozenset(
+    {
+        "reasoning",
+        "web_search_call",
+        "file_search_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "mcp_approval_response",
+    }
+)
+CONTEXT_FIELDS = ("instructions", "previous_response_id", "prompt", "conversation")
 
 
 class Gateway:
@@ -34,6 +51,8 @@ class Gateway:
         herd = run_config.get("herd") or {}
         self.server_policy = privacy.ServerPrivacy.model_validate(herd.get("privacy") or {})
         self.shields = ShieldPolicy.model_validate(herd.get("shields") or {})
+        self.auth = AuthSettings.model_validate(herd.get("auth") or {})
+        self.limits = RequestLimits.model_validate(herd.get("limits") or {})
         self.providers: dict[str, tuple[str, dict[str, Any]]] = {}
         self.composed: dict[str, dict[str, Any]] = {}
         for entries in (run_config.get("providers") or {}).values():
@@ -82,6 +101,13 @@ class Gateway:
     # -- rewriting -------------------------------------------------------------
 
     async def rewrite(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        _require_tool_list(body)
+        body = await self._rewrite(path, body)
+        if path == "/v1/responses":
+            _require_input(body)
+        return body
+
+    async def _rewrite(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         model = body.get("model")
         if not isinstance(model, str):
             return body  # llama-stack's own validation answers
@@ -217,6 +243,30 @@ def _add_metadata(body: dict[str, Any], values: dict[str, str]) -> None:
     metadata = dict(body.get("metadata") or {})
     metadata.update({k: v[:512] for k, v in values.items()})
     body["metadata"] = metadata
+
+
+def _require_tool_list(body: dict[str, Any]) -> None:
+    # Herd reads `tools` (here, and for code_interpreter, own tools, citations) before llama-stack
+    # validates the body; `tools: true` would fail there as a TypeError, a 500.
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        raise InvalidRequest(
+            f"tools must be a list of tool objects, not {type(tools).__name__}. The request schemas are at /docs"
+        )
+
+
+def _require_input(body: dict[str, Any]) -> None:
+    # llama-stack builds the model's messages from these; with none of them it fails building
+    # an empty chat request and answers 500 "An unexpected error occurred".
+    items = body.get("input")
+    if not isinstance(items, list) or any(body.get(key) for key in CONTEXT_FIELDS):
+        return
+    if all(isinstance(item, dict) and item.get("type") in SILENT_ITEMS for item in items):
+        raise InvalidRequest(
+            "input holds no message for the model to answer (it is empty, or has only reasoning, search-call "
+            "or MCP list/approval items) and there are no instructions: send at least one message "
+            "(or a string as input), or instructions"
+        )
 
 
 def _default_file_search_results(body: dict[str, Any]) -> None:

@@ -15,13 +15,15 @@ import json
 import time
 from typing import Any
 
-from herd.distribution import approvals, citations, code_interpreter, own_tools, shield_refusals
+from herd.distribution import approvals, citations, code_interpreter, own_tools, request_limits, shield_refusals
 from herd.distribution.asgi import error_payload, json_messages, read_body, replay, send_json, with_length
+from herd.distribution.guard import CALLER, Caller, send_error
 from herd.distribution.mcp_routes import PREFIX as MCP_PREFIX
+from herd.distribution.request_limits import RequestLimits
 from herd.distribution.screen_input import screen_request
 from herd.distribution.screened_send import Api, ScreenedSend
 from herd.distribution.screening import CURRENT, Screening
-from herd.errors import InvalidRequest
+from herd.errors import HerdError, InvalidRequest
 
 # Requests the gateway (agents by name, privacy policy) sees before llama-stack does.
 GATEWAY_PATHS = ("/v1/responses", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
@@ -32,9 +34,17 @@ class HerdMiddleware:
     """Refuses oversized bodies early, serves /v1/herd/status and /v1/herd/agents, runs the gateway."""
 
     def __init__(
-        self, app: Any, max_bytes: int, started: float, gateway: Any = None, safety: Any = None, mcp: Any = None
+        self,
+        app: Any,
+        max_bytes: int,
+        started: float,
+        gateway: Any = None,
+        safety: Any = None,
+        mcp: Any = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.app = app
+        self.limits = limits or RequestLimits()
         self.gateway = gateway
         self.safety = safety
         self.mcp = mcp
@@ -80,8 +90,6 @@ class HerdMiddleware:
         return await self.app(scope, receive, send)
 
     async def _through_gateway(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        from herd.errors import HerdError
-
         raw = await read_body(receive)
         if raw is None:
             return None
@@ -90,27 +98,44 @@ class HerdMiddleware:
         except ValueError:
             body = None  # llama-stack's validation answers malformed JSON
         screening = None
+        caller: Caller | None = scope.get(CALLER)
         if isinstance(body, dict):
             try:
+                request_limits.check(body, self.limits)
                 body = await self.gateway.rewrite(scope["path"], body)
                 screening = await self._screen(scope["path"], body, send)
             except HerdError as exc:
-                return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+                return await send_error(send, exc)
             if screening is False:
                 return None  # refused: the refusal is sent
             if scope["path"] == "/v1/responses" and code_interpreter.requested(body):
                 try:
                     body = code_interpreter.to_mcp(body, _own_url(scope))
                 except HerdError as exc:
-                    return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+                    return await send_error(send, exc)
                 send = code_interpreter.InterpreterSend(send)
             if scope["path"] == "/v1/responses" and approvals.denials(body):
                 body = await approvals.tell_model(body, self.gateway.impls)
             if scope["path"] == "/v1/responses" and own_tools.uses_own(body):
                 body = await own_tools.resolve(body, _own_url(scope), self.gateway.impls)
+            if caller is not None:
+                body, send = caller.admit(scope["path"], body, send, _own_url(scope) + MCP_PREFIX)
             raw = json.dumps(body).encode()
             if scope["path"] == "/v1/responses" and citations.uses_file_search(body):
                 send = citations.CitingSend(send)
+        release = None
+        if caller is not None and isinstance(body, dict) and body.get("stream"):
+            try:
+                release = caller.access.open_stream(caller.owner)
+            except HerdError as exc:
+                return await send_error(send, exc)
+        try:
+            return await self._send_on(scope, receive, send, raw, screening)
+        finally:
+            if release is not None:
+                release()
+
+    async def _send_on(self, scope: dict[str, Any], receive: Any, send: Any, raw: bytes, screening: Any) -> None:
         if not screening:
             return await self.app(with_length(scope, len(raw)), replay(raw, receive), send)
         api: Api = "responses" if scope["path"] == "/v1/responses" else "chat"
@@ -142,7 +167,6 @@ class HerdMiddleware:
 
     async def _shield_route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         from herd.distribution import shield_routes
-        from herd.errors import HerdError
 
         if self.safety is None:
             return await send_json(send, 404, error_payload(404, "this distribution has no shields (no `safety` API)"))
@@ -152,13 +176,12 @@ class HerdMiddleware:
             if scope["path"] == "/v1/herd/shields/check" and scope["method"] == "POST":
                 return await send_json(send, 200, await shield_routes.check(self.safety, await _json_body(receive)))
         except HerdError as exc:
-            return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+            return await send_error(send, exc)
         message = "use GET /v1/herd/shields or POST /v1/herd/shields/check"
         return await send_json(send, 404, error_payload(404, message))
 
     async def _tool_route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         from herd.distribution import tool_routes
-        from herd.errors import HerdError
 
         impls = self.gateway.impls
         try:
@@ -168,14 +191,13 @@ class HerdMiddleware:
             if scope["path"] == "/v1/herd/tools/invoke" and scope["method"] == "POST":
                 return await send_json(send, 200, await tool_routes.invoke(impls, await _json_body(receive)))
         except HerdError as exc:
-            return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+            return await send_error(send, exc)
         return await send_json(send, 404, error_payload(404, "use GET /v1/herd/tools or POST /v1/herd/tools/invoke"))
 
     async def _conversation_route(self, scope: dict[str, Any], send: Any) -> None:
         from llama_stack_api import Api
 
         from herd.distribution import conversation_routes
-        from herd.errors import HerdError
 
         conversations = self.gateway.impls.get(Api.conversations)
         if conversations is None:
@@ -189,7 +211,7 @@ class HerdMiddleware:
                 send, 200, await conversation_routes.listing(conversations, scope.get("query_string", b""))
             )
         except HerdError as exc:
-            return await send_json(send, exc.status_code, error_payload(exc.status_code, str(exc)))
+            return await send_error(send, exc)
 
     def _lifespan_receive(self, receive: Any) -> Any:
         async def wrapped() -> Any:

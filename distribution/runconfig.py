@@ -97,17 +97,24 @@ def _shield_ids(data: dict[str, Any]) -> set[str]:
 
 
 def _validate_herd_section(section: Any, shield_ids: set[str]) -> None:
-    """Herd's own settings (llama-stack ignores the key): ``herd.privacy`` and ``herd.shields``."""
+    """Herd's own settings (llama-stack ignores the key): ``herd.privacy``, ``.shields``, ``.auth``, ``.limits``."""
     from pydantic import BaseModel, ValidationError
 
+    from herd.distribution.keys import AuthSettings
     from herd.distribution.privacy import ServerPrivacy
+    from herd.distribution.request_limits import RequestLimits
     from herd.distribution.shield_policy import ShieldPolicy
 
     if section is None:
         return
-    if not isinstance(section, dict) or set(section) - {"privacy", "shields"}:
-        raise ConfigError("run config: `herd` may hold only `privacy` and `shields` (see distribution/privacy.py)")
-    schemas: dict[str, type[BaseModel]] = {"privacy": ServerPrivacy, "shields": ShieldPolicy}
+    schemas: dict[str, type[BaseModel]] = {
+        "privacy": ServerPrivacy,
+        "shields": ShieldPolicy,
+        "auth": AuthSettings,
+        "limits": RequestLimits,
+    }
+    if not isinstance(section, dict) or set(section) - set(schemas):
+        raise ConfigError(f"run config: `herd` may hold only {', '.join(f'`{k}`' for k in schemas)}")
     for key, schema in schemas.items():
         try:
             value = schema.model_validate(section.get(key) or {})

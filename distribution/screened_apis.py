@@ -13,8 +13,9 @@ Outside such a request the wrappers only pass calls through.
 import hashlib
 from typing import Any
 
+from herd.distribution import file_search_errors
 from herd.distribution.screening import CURRENT, Screening, notice
-from herd.errors import ShieldUnavailable
+from herd.errors import ShieldUnavailable, StoreUnavailable
 from herd.providers.shields.verdict import Turn
 
 FILE_SEARCH_TOOLS = ("file_search", "knowledge_search")
@@ -28,7 +29,11 @@ class ScreenedVectorIO:
         return getattr(self._inner, name)
 
     async def openai_search_vector_store(self, *args: Any, **kwargs: Any) -> Any:
-        page = await self._inner.openai_search_vector_store(*args, **kwargs)
+        try:
+            page = await self._inner.openai_search_vector_store(*args, **kwargs)
+        except StoreUnavailable as exc:
+            file_search_errors.record(exc)
+            raise
         screening = CURRENT.get()
         if screening is None or not screening.policy.tool_results:
             return page

@@ -7,6 +7,7 @@ cl100k_base), checks the port, builds llama-stack's app and puts Herd's middlewa
 
 import hashlib
 import os
+import secrets
 import shutil
 import socket
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from herd.distribution.home import herd_home
-from herd.distribution.middleware import HerdMiddleware, inference_providers
+from herd.distribution.lifecycle import DRAIN_SECONDS, Drain, server_class
 from herd.errors import ConfigError
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -46,30 +47,48 @@ def check_port(host: str, port: int) -> None:
             ) from exc
 
 
-def build_app(config_path: Path, max_request_bytes: int, started: float) -> Any:
+def build_app(config_path: Path, max_request_bytes: int, started: float, drain: Drain, keys: list[str]) -> Any:
     seed_tiktoken_cache()
     os.environ["LLAMA_STACK_CONFIG"] = str(config_path)
     from llama_stack.core.server.server import create_app
 
-    from herd.distribution import http_errors
+    from herd.distribution import http_errors, openapi_doc
+    from herd.distribution.guard import Guard
+    from herd.distribution.middleware import HerdMiddleware
+    from herd.distribution.stream_end import StreamEnd
 
     app = create_app()
     http_errors.install(app)
+    openapi_doc.install(app)  # the error responses the schema refers to are http_errors' bodies
+    # A stream's end is part of how its errors read: without `[DONE]` a cut stream looks finished.
+    app.add_middleware(StreamEnd)
     from herd.distribution.mcp_routes import HerdMcp
 
     mcp = HerdMcp(app.stack.impls) if "tool_groups" in {api.value for api in app.stack.impls} else None
-    return HerdMiddleware(app, max_request_bytes, started, _gateway(app, config_path), _safety(app), mcp)
+    gateway = _gateway(app, config_path)
+    herd = HerdMiddleware(app, max_request_bytes, started, gateway, _safety(app), mcp, gateway.limits)
+    return Guard(herd, drain, access(gateway.auth, keys))
+
+
+def access(settings: Any, given: list[str]) -> Any:
+    """The server's key checks: the run config's keys, ``$HERD_HOME/keys.yaml``, and keys given in clear."""
+    from herd.distribution.access import Access, TokenUsage
+    from herd.distribution.keys import KeyRing, from_strings
+
+    return Access(KeyRing(settings, from_strings(given)), TokenUsage(herd_home() / "usage.db"), secrets.token_hex(16))
 
 
 def _safety(app: Any) -> Any:
     """The safety router, with the Responses loop's tool results and chunks routed through Herd's screening."""
     from llama_stack_api import Api
 
-    from herd.distribution import screened_apis
+    from herd.distribution import file_search_errors, screened_apis
 
     safety = app.stack.impls.get(Api.safety)
-    if safety is not None and Api.responses in app.stack.impls:
-        screened_apis.install(app.stack.impls[Api.responses])
+    if Api.responses in app.stack.impls:
+        file_search_errors.install()  # an unreachable store fails the file_search call instead of finding nothing
+        if safety is not None:
+            screened_apis.install(app.stack.impls[Api.responses])
     return safety
 
 
@@ -80,6 +99,7 @@ def _gateway(app: Any, config_path: Path) -> Any:
 
     from herd.apps.agents.library import load_agents
     from herd.distribution.gateway import Gateway
+    from herd.distribution.middleware import inference_providers
     from herd.distribution.runconfig import load
 
     router = app.stack.impls[Api.inference]
@@ -89,10 +109,19 @@ def _gateway(app: Any, config_path: Path) -> Any:
     return Gateway(replace_env_vars(load(config_path)), load_agents(), app.stack.impls)
 
 
-def serve(config_path: Path, host: str, port: int, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+def serve(
+    config_path: Path,
+    host: str,
+    port: int,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+    keys: list[str] | None = None,
+    drain_seconds: float = DRAIN_SECONDS,
+) -> None:
     started = time.perf_counter()
     check_port(host, port)
     import uvicorn
 
-    app = build_app(config_path, max_request_bytes, started)
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    drain = Drain(drain_seconds)
+    app = build_app(config_path, max_request_bytes, started, drain, keys or [])
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    server_class()(config, drain).run()

@@ -18,6 +18,8 @@ COMPOSE_MODULE = "herd.providers.compose"
 CHROMA_MODULE = "herd.providers.chroma"
 CHROMA_TYPE = "inline::herd-chroma"
 COMPOSE_TYPE = "inline::herd-compose"
+FILES_MODULE = "herd.providers.files"
+FILES_TYPE = "inline::herd-files"
 SHIELDS_MODULE = "herd.providers.shields"
 SHIELDS_TYPE = "inline::herd-shields"
 # Tool providers, one tool group each. herd::web (page fetch, inline::herd-web) is left out:
@@ -97,7 +99,8 @@ def _common(
             "files": [
                 {
                     "provider_id": "builtin-files",
-                    "provider_type": "inline::localfs",
+                    "provider_type": FILES_TYPE,
+                    "module": FILES_MODULE,
                     "config": {
                         "storage_dir": f"{state}/files",
                         "metadata_store": {"table_name": "files_metadata", "backend": "sql_default"},

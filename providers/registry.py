@@ -8,6 +8,7 @@ HERD_PROVIDER_MODULES = [
     "herd.providers.compose",
     "herd.providers.ollama",
     "herd.providers.chroma",
+    "herd.providers.files",
     "herd.providers.shields",
     "herd.providers.tools",
     "herd.providers.code",

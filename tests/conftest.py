@@ -106,15 +106,21 @@ def start_server(
     workdir: Path,
     *,
     extra_args: tuple[str, ...] = (),
+    wrapper: tuple[str, ...] = (),
     health_timeout: float = HEALTH_TIMEOUT,
     load_timeout: float = LOAD_TIMEOUT,
+    api_key: str | None = None,
 ) -> HerdServer:
     """Write ``config`` to ``workdir``, run ``herd run`` on a free port, and wait until it serves.
 
-    Returns once /v1/health answers 200 and /v1/herd/status lists every preloaded
-    model as loaded; on a timeout or an early exit the server is stopped and the
-    test fails with the tail of its log.
+    ``wrapper`` prefixes the command (a ``bwrap ...`` sandbox, say). Returns once
+    /v1/health answers 200 and /v1/herd/status lists every preloaded model as loaded;
+    on a timeout or an early exit the server is stopped and the test fails with the
+    tail of its log. With ``api_key`` (``KEY`` or ``NAME=KEY``) the
+    server requires it, and the readiness checks send it.
     """
+    if api_key:
+        extra_args = ("--api-key", api_key, *extra_args)
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "run.yaml"
     config_path.write_text(runconfig.render(config.get("distro_name", "embedded"), config))
@@ -124,7 +130,7 @@ def start_server(
     env.pop("LLAMA_STACK_CONFIG", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(HERD), "run", str(config_path), "--port", str(port), *extra_args],
+            [*wrapper, str(HERD), "run", str(config_path), "--port", str(port), *extra_args],
             env=env,
             cwd=workdir,
             stdin=subprocess.DEVNULL,
@@ -134,19 +140,23 @@ def start_server(
         )
     server = HerdServer(f"http://127.0.0.1:{port}", process, log_path, home)
     try:
-        _wait_until_ready(server, _preloads(config), health_timeout, load_timeout)
+        secret = api_key.rpartition("=")[2] if api_key else None
+        _wait_until_ready(server, _preloads(config), health_timeout, load_timeout, secret)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_until_ready(server: HerdServer, models: list[str], health_timeout: float, load_timeout: float) -> None:
+def _wait_until_ready(
+    server: HerdServer, models: list[str], health_timeout: float, load_timeout: float, api_key: str | None
+) -> None:
     def fail(why: str) -> None:
         pytest.fail(f"herd server {why}; last lines of {server.log_path}:\n{server.log_tail()}", pytrace=False)
 
     started = time.monotonic()
-    with httpx.Client(base_url=server.base_url, timeout=5) as http:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=server.base_url, timeout=5, headers=headers) as http:
         while True:
             if server.process.poll() is not None:
                 fail(f"exited with status {server.process.returncode} before answering /v1/health")
@@ -196,13 +206,15 @@ def default_model_weights(tmp_path_factory: pytest.TempPathFactory, models_dir: 
 
 @pytest.fixture(scope="session")
 def herd_server_factory(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Any]:
-    """``start(config, name, extra_args=())`` → a running HerdServer, stopped at session end (or by the caller)."""
+    """``start(config, name, extra_args=(), api_key=None)`` → a running HerdServer, stopped at session end (or by the caller)."""
     servers: list[HerdServer] = []
 
-    def start(config: dict[str, Any], name: str, extra_args: tuple[str, ...] = ()) -> HerdServer:
+    def start(
+        config: dict[str, Any], name: str, extra_args: tuple[str, ...] = (), api_key: str | None = None
+    ) -> HerdServer:
         root = tmp_path_factory.mktemp(name)
         home = make_home(root / "home", models_dir)
-        server = start_server(config, home, root, extra_args=extra_args)
+        server = start_server(config, home, root, extra_args=extra_args, api_key=api_key)
         servers.append(server)
         return server
 

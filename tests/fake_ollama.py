@@ -14,17 +14,19 @@ logprobs; the prompts it got are at ``/fake/guard``.
 
 A scripted mode stands in for a model that writes tool calls as text: texts posted to
 ``/fake/script`` are the replies to the next chat requests, in order (streamed or not, as
-asked), before the real model answers again (``"reset": true`` drops unread ones first). ``/fake/requests`` lists the chat requests
-received, newest last.
+asked), before the real model answers again (``"reset": true`` drops unread ones first;
+``"delay": 0.05`` streams them a piece every 50 ms, for a test that kills this server
+mid-stream). ``/fake/requests`` lists the chat requests received, newest last.
 
 Run: ``python tests/fake_ollama.py PORT`` (binds 127.0.0.1).
 """
 
+import asyncio
 import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -103,14 +105,14 @@ def build_app() -> Starlette:
         listed = [{"id": m, "object": "model", "owned_by": "library"} for m in (MODEL, GUARD, VISION_GUARD)]
         return JSONResponse({"object": "list", "data": listed})
 
-    script: list[str] = []
+    script: list[tuple[str, float]] = []
     received: list[dict[str, Any]] = []
 
     async def enqueue(request: Request) -> Response:
         body = await request.json()
         if body.get("reset"):
             script.clear()  # replies a failed test left unread
-        script.extend(body["replies"])
+        script.extend((reply, float(body.get("delay") or 0)) for reply in body["replies"])
         return JSONResponse({"queued": len(script)})
 
     async def requests(_: Request) -> Response:
@@ -127,7 +129,7 @@ def build_app() -> Starlette:
         if request.url.path == "/v1/chat/completions":
             received.append(body)
             if script:
-                return _scripted(script.pop(0), bool(body.get("stream")))
+                return _scripted(*script.pop(0), stream=bool(body.get("stream")))
         upstream_request = client.build_request("POST", request.url.path, content=json.dumps(body))
         reply = await client.send(upstream_request, stream=True)
         headers = {"content-type": reply.headers.get("content-type", "application/json")}
@@ -194,7 +196,7 @@ def _vision_guard(messages: list[dict[str, Any]]) -> Response:
     return JSONResponse({**head, "object": "chat.completion", "choices": [choice]})
 
 
-def _scripted(text: str, stream: bool) -> Response:
+def _scripted(text: str, delay: float, stream: bool) -> Response:
     head = {"id": f"chatcmpl-fake{time.monotonic_ns()}", "created": int(time.time()), "model": MODEL}
     usage = {"prompt_tokens": 20, "completion_tokens": len(text.split()), "total_tokens": 20 + len(text.split())}
     if not stream:
@@ -202,9 +204,10 @@ def _scripted(text: str, stream: bool) -> Response:
         choice = {"index": 0, "message": message, "finish_reason": "stop"}
         return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
 
-    def events() -> Iterator[str]:
+    async def events() -> AsyncIterator[str]:
         pieces = [({"role": "assistant", "content": text[i : i + 5]}, None) for i in range(0, len(text), 5)]
         for delta, finish in [*pieces, ({}, "stop")]:
+            await asyncio.sleep(delay)
             choice = {"index": 0, "delta": delta, "finish_reason": finish}
             yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
         yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"

@@ -120,6 +120,34 @@ def test_tool_choice_names_undeclared_function(http):
     assert_still_serves(http)
 
 
+@pytest.mark.parametrize(
+    "items",
+    [[], [{"type": "web_search_call", "id": "ws_1", "status": "completed"}]],
+    ids=["empty", "only-a-search-call"],
+)
+def test_response_with_no_message_to_answer(http, items):
+    # Found by tests/test_fuzz.py: llama-stack built an empty chat request from these and answered 500.
+    response = http.post("/v1/responses", json={"model": CHAT_MODEL, "input": items})
+
+    message = error_message(response, 400)
+    assert "input holds no message" in message, message
+    assert "or instructions" in message, message
+    assert_still_serves(http)
+
+
+@pytest.mark.parametrize("path", ["/v1/responses", CHAT])
+def test_tools_that_are_not_a_list(http, path):
+    # Found by tests/test_fuzz.py: `tools: true` broke Herd's tool checks with a TypeError (500).
+    prompt = {"input": "hi"} if path == "/v1/responses" else {"messages": HELLO}
+    body = {"model": CHAT_MODEL, **prompt, "tools": True}
+
+    response = http.post(path, json=body)
+
+    message = error_message(response, 400)
+    assert "tools must be a list of tool objects, not bool" in message, message
+    assert_still_serves(http)
+
+
 # -- context window ----------------------------------------------------------
 
 

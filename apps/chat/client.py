@@ -8,6 +8,7 @@ the user stops is written into the conversation here (``partial.py``).
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
 
@@ -41,10 +42,11 @@ def _capabilities(model: Any) -> list[str]:
 
 
 class LlamaStackChatClient:
-    def __init__(self, url: str, timeout: float = 600.0) -> None:
+    def __init__(self, url: str, timeout: float = 600.0, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._sdk = AsyncLlamaStackClient(base_url=self.url, timeout=timeout, max_retries=0)
+        key = api_key or os.environ.get("HERD_API_KEY") or None
+        self._sdk = AsyncLlamaStackClient(base_url=self.url, timeout=timeout, max_retries=0, api_key=key)
         self._cleanups: set[asyncio.Task[None]] = set()
 
     def _error(self, exc: Exception, what: str) -> ChatError:

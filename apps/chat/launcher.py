@@ -62,7 +62,8 @@ class EmbeddedLauncher:
                 if self.process is not None and self.process.poll() is not None:
                     raise RuntimeError(f"the embedded server exited ({self.process.returncode}): {self._tail()}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.url}/v1/herd/status")).status_code == 200:
+                    # 401: up, with keys required; the chat client then says which key to give.
+                    if (await http.get(f"{self.url}/v1/herd/status")).status_code in (200, 401):
                         return
                 await asyncio.sleep(0.5)
         self.stop()

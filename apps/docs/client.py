@@ -4,6 +4,7 @@ Errors become Herd's: a server that does not answer is a ConfigError, a refusal 
 HerdError carrying the server's message. Tests may pass an httpx transport.
 """
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,13 @@ class Refused(HerdError):
 
 
 class StoreClient:
-    def __init__(self, url: str, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, url: str, transport: httpx.BaseTransport | None = None, api_key: str | None = None) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url.rstrip("/") + "/v1", timeout=TIMEOUT, transport=transport)
+        key = api_key or os.environ.get("HERD_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        self.http = httpx.Client(
+            base_url=url.rstrip("/") + "/v1", timeout=TIMEOUT, transport=transport, headers=headers
+        )
 
     def close(self) -> None:
         self.http.close()

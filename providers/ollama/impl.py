@@ -5,6 +5,7 @@ Completions of one prompt go to Ollama's raw generate, which leaves the prompt a
 often write them otherwise (fenced JSON, pythonic lists). Replies go through the same
 reader as the embedded provider's, and a bad call is asked for once more with
 Ollama's JSON-schema output (``response_format``) constrained to that function's call.
+An Ollama that cannot be reached, or goes away mid-stream, is a 503 naming it (``unreachable.py``).
 """
 
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from llama_stack_api import (
 from herd.providers import toolcalls
 
 from .config import HerdOllamaConfig
+from .unreachable import guarded
 
 _JSON_FORMATS = ("json_schema", "json_object")
 
@@ -30,6 +32,14 @@ class HerdOllamaInference(OllamaInferenceAdapter):
     config: HerdOllamaConfig
 
     async def openai_completion(self, params: OpenAICompletionRequestWithExtraBody) -> Any:
+        return await guarded(self.get_base_url(), self._completion(params))
+
+    async def openai_chat_completion(
+        self, params: OpenAIChatCompletionRequestWithExtraBody
+    ) -> OpenAIChatCompletion | AsyncIterator[OpenAIChatCompletionChunk]:
+        return await guarded(self.get_base_url(), self._chat(params))
+
+    async def _completion(self, params: OpenAICompletionRequestWithExtraBody) -> Any:
         """One prompt, not streamed: Ollama's raw generate, so no chat template touches it (``raw.py``)."""
         if params.stream or not isinstance(params.prompt, str) or (params.n or 1) != 1:
             return await super().openai_completion(params)
@@ -38,7 +48,7 @@ class HerdOllamaInference(OllamaInferenceAdapter):
         reply = await self.ollama_client.generate(**generate_args(params))
         return OpenAICompletion.model_validate(as_completion(reply, params.model))
 
-    async def openai_chat_completion(
+    async def _chat(
         self, params: OpenAIChatCompletionRequestWithExtraBody
     ) -> OpenAIChatCompletion | AsyncIterator[OpenAIChatCompletionChunk]:
         tools = params.tools or []
