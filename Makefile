@@ -10,7 +10,7 @@ PORT ?= 8321
 PY312 := $(shell for c in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V -r) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$c"; break; }; done)
 
-.PHONY: install run test test-fast bench lint typecheck clean
+.PHONY: install run test test-fast bench lint typecheck clean install-cuda test-cuda bench-cuda
 
 install: $(STAMP)
 
@@ -32,10 +32,36 @@ run: install
 
 test: install typecheck
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not cuda"
+	$(MAKE) test-cuda
 
 test-fast: install
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not slow and not cuda"
+
+# The CUDA provider (providers/transformers) needs torch, whose PyPI wheel brings the CUDA
+# libraries (~5.5 GB): it goes into its own venv, which sees .venv's packages through a
+# .pth file, so only the `cuda` extra's packages are installed there.
+CUDA_VENV := .venv-cuda
+CUDA_STAMP := $(CUDA_VENV)/.herd-installed
+
+install-cuda: $(CUDA_STAMP)
+
+$(CUDA_STAMP): pyproject.toml $(STAMP)
+	@echo "herd: installing the cuda extra into $(CUDA_VENV)"
+	@test -x $(CUDA_VENV)/bin/python || $(PY312) -m venv $(CUDA_VENV)
+	@$(CUDA_VENV)/bin/python -c 'import sysconfig; print("import site; site.addsitedir(%r)" % "$(CURDIR)/$(VENV)/lib/python3.12/site-packages")' \
+	  > "$$($(CUDA_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/herd-main-venv.pth"
+	$(CUDA_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+	  $$($(VENV)/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["cuda"]))')
+	@printf '#!%s\nfrom herd.cli.main import main\nmain()\n' "$(CURDIR)/$(CUDA_VENV)/bin/python" > $(CUDA_VENV)/bin/herd
+	@chmod +x $(CUDA_VENV)/bin/herd
+	@touch $(CUDA_STAMP)
+
+test-cuda: install-cuda
+	$(CUDA_VENV)/bin/python -m pytest -q -p no:cacheprovider -m cuda
+
+bench-cuda: install-cuda
+	$(CUDA_VENV)/bin/python bench/cuda.py
 
 bench: install
 	$(VENV)/bin/python bench/inference.py
@@ -57,4 +83,4 @@ typecheck: install
 	  herd/errors.py herd/providers herd/distribution herd/cli herd/apps/docs herd/apps/chat; status=$$?; rm -rf "$$tmp"; exit $$status
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(CUDA_VENV) *.egg-info

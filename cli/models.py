@@ -1,4 +1,4 @@
-"""`herd models`: list the catalog, add or remove your own GGUF files, prepare split weights."""
+"""`herd models`: list the catalog, add or remove your own GGUF files, prepare split weights, pull into Ollama."""
 
 import re
 from pathlib import Path
@@ -10,7 +10,7 @@ from herd.cli.table import table
 from herd.distribution import catalog, weights
 from herd.errors import ConfigError, ModelNotAvailable
 
-app = typer.Typer(help="List, add, remove and prepare models.", no_args_is_help=True)
+app = typer.Typer(help="List, add, remove, prepare and pull (into Ollama) models.", no_args_is_help=True)
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -113,3 +113,22 @@ def prepare_one(entry: catalog.ModelEntry) -> None:
     if not check.ok:
         raise ModelNotAvailable(check.detail)
     typer.echo(f"OK   {entry.id}: {check.detail}")
+
+
+@app.command("pull")
+def pull(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="An Ollama model name, e.g. llama3.2-vision.")],
+    url: Annotated[
+        str, typer.Option("--url", envvar="OLLAMA_URL", help="The Ollama server (not Herd's) to pull into.")
+    ] = "http://localhost:11434",
+) -> None:
+    """Pull a model into Ollama (its /api/pull), with progress; the `ollama` distribution serves it as ollama/NAME."""
+    from herd.cli.ollama import PullProgress, pull_events
+
+    progress = PullProgress()
+    try:
+        for event in pull_events(url, name):
+            progress.show(event)
+    finally:
+        progress.close()
+    typer.echo(f"pulled {name} into Ollama at {url.rstrip('/')}; ask for it as ollama/{name}")

@@ -88,7 +88,20 @@ def validate(data: dict[str, Any]) -> Any:
                     f"provider '{provider.provider_id}' ({provider.provider_type}): config.{where}: {first['msg']}"
                 ) from exc
     _validate_herd_section(data.get("herd"), _shield_ids(data))
+    _check_postgres_passwords(stack_config)
     return stack_config
+
+
+def _check_postgres_passwords(stack_config: Any) -> None:
+    """llama-stack 0.7.3 writes a ``sql_postgres`` password into the database URL unescaped: refuse what breaks it."""
+    for name, backend in stack_config.storage.backends.items():
+        password = getattr(backend, "password", None) if backend.type == "sql_postgres" else None
+        bad = sorted({c for c in password or "" if c in "@:/?#[]%"})
+        if bad:
+            raise ConfigError(
+                f"storage.backends.{name}.password holds {' '.join(bad)}, which llama-stack puts unescaped into "
+                "the PostgreSQL URL (the server would try another host); choose a password without @ : / ? # [ ] %"
+            )
 
 
 def _shield_ids(data: dict[str, Any]) -> set[str]:
@@ -164,4 +177,6 @@ def pip_packages(stack_config: Any) -> list[str]:
             if provider.provider_id in ("", "__disabled__", None):
                 continue
             packages.extend(getattr(provider_spec(api, provider), "pip_packages", []) or [])
+    for backend in stack_config.storage.backends.values():  # e.g. asyncpg for sql_postgres
+        packages.extend(backend.pip_packages())
     return list(dict.fromkeys(packages))

@@ -6,6 +6,7 @@ committed ``run.yaml`` is ``embedded()`` rendered; a test fails when they drift.
 State lives under ``$HERD_HOME`` (default ``~/.herd``), one folder per distribution.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -236,6 +237,127 @@ def ollama(
     return _common("ollama", providers, embedder, guard_model=f"ollama/{guard_model}" if guard_model else None)
 
 
+TRANSFORMERS_MODULE = "herd.providers.transformers"
+TRANSFORMERS_TYPE = "inline::herd-transformers"
+CUDA_CHAT_PATH = "${env.HERD_CUDA_MODEL:=~/.herd/hf/Llama-3.2-1B-Instruct}"
+
+
+def cuda(
+    chat_path: str = CUDA_CHAT_PATH,
+    vision_path: str | None = None,
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    guard_model: str | None = None,
+) -> dict[str, Any]:
+    """Chat (and vision) on transformers + torch in-process, CUDA when present; MiniLM embeddings stay embedded.
+
+    Models are local folders (``HERD_CUDA_MODEL``, a Llama 3.2 Instruct); needs `make install-cuda`.
+    ``guard_model`` is the folder of a Llama Guard 3 model (1B, or 11B-Vision when its name says so).
+    """
+    models: list[dict[str, Any]] = [{"id": "llama-3.2-instruct", "path": chat_path, "kind": "text"}]
+    if vision_path:
+        models.append({"id": "llama-3.2-vision-instruct", "path": vision_path, "kind": "vision"})
+    guard_id = None
+    if guard_model:
+        vision_guard = "vision" in guard_model.lower() or "11b" in guard_model.lower()
+        guard_id = "llama-guard-3-11b-vision" if vision_guard else "llama-guard-3-1b"
+        models.append({"id": guard_id, "path": guard_model, "kind": "guard"})
+    providers = [
+        {
+            "provider_id": "hf",
+            "provider_type": TRANSFORMERS_TYPE,
+            "module": TRANSFORMERS_MODULE,
+            "config": {"models": models, "max_batch": 8, "max_queue": 32},
+        },
+        {
+            "provider_id": "herd",
+            "provider_type": EMBEDDED_TYPE,
+            "module": EMBEDDED_MODULE,
+            "config": {"models": [embedding_model], "preload": [embedding_model]},
+        },
+    ]
+    embedder = {"provider_id": "herd", "model_id": embedding_model}
+    return _common("cuda", providers, embedder, guard_model=f"hf/{guard_id}" if guard_id else None)
+
+
+VLLM_TYPE = "remote::vllm"
+DEFAULT_VLLM_URLS = "http://127.0.0.1:8000/v1"
+
+
+def postgres_backends() -> dict[str, dict[str, Any]]:
+    """llama-stack's PostgreSQL stores (``POSTGRES_HOST``, ``_PORT``, ``_DB``, ``_USER``, ``_PASSWORD``), kv and sql."""
+    where = {
+        "host": "${env.POSTGRES_HOST:=127.0.0.1}",
+        "port": "${env.POSTGRES_PORT:=5432}",
+        "db": "${env.POSTGRES_DB:=herd}",
+        "user": "${env.POSTGRES_USER:=herd}",
+        "password": "${env.POSTGRES_PASSWORD:=}",
+    }
+    return {
+        "kv_default": {"type": "kv_postgres", **where, "table_name": "herd_kvstore"},
+        "sql_default": {"type": "sql_postgres", **where},
+    }
+
+
+def _vllm(url: str) -> dict[str, Any]:
+    return {
+        "base_url": url,
+        "api_token": "${env.VLLM_API_TOKEN:=}",
+        "max_tokens": "${env.VLLM_MAX_TOKENS:=4096}",
+        "network": {"tls": {"verify": "${env.VLLM_TLS_VERIFY:=true}"}},
+    }
+
+
+def cluster(
+    vllm_urls: str | None = None,
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    guard_model: str | None = None,
+) -> dict[str, Any]:
+    """Stateless replicas behind a load balancer: chat on vLLM, vectors on a Chroma server, state in PostgreSQL.
+
+    ``vllm_urls`` (else ``VLLM_URLS``: comma-separated OpenAI-compatible base URLs) gives one
+    ``remote::vllm`` provider per URL, ``vllm``, ``vllm-2``, ...; it is read when the template
+    renders, which ``herd run cluster`` does at every start. MiniLM embeddings stay in-process
+    on each replica. Every store (registry, conversations, responses, files metadata, vector
+    store records) is on ``postgres_backends()``; uploaded files' bytes are in ``HERD_FILES_DIR``
+    (default under ``$HERD_HOME``), which must be one volume shared by every replica.
+    ``guard_model`` is a Llama Guard 3 model id as the first vLLM server lists it.
+    """
+    from herd.distribution.home import herd_home
+    from herd.errors import ConfigError
+
+    given = vllm_urls if vllm_urls is not None else os.environ.get("VLLM_URLS", DEFAULT_VLLM_URLS)
+    urls = [u.strip() for u in given.split(",") if u.strip()]
+    if not urls:
+        raise ConfigError(
+            "VLLM_URLS holds no URL; set it to vLLM base URLs, e.g. http://gpu-1:8000/v1,http://gpu-2:8000/v1"
+        )
+    providers: list[dict[str, Any]] = [
+        {"provider_id": "vllm" if i == 1 else f"vllm-{i}", "provider_type": VLLM_TYPE, "config": _vllm(url)}
+        for i, url in enumerate(urls, start=1)
+    ]
+    providers.append(
+        {
+            "provider_id": "herd",
+            "provider_type": EMBEDDED_TYPE,
+            "module": EMBEDDED_MODULE,
+            "config": {"models": [embedding_model], "preload": [embedding_model]},
+        }
+    )
+    embedder = {"provider_id": "herd", "model_id": embedding_model}
+    config = _common(
+        "cluster",
+        providers,
+        embedder,
+        chroma_url="${env.CHROMA_URL:=http://127.0.0.1:8000}",
+        guard_model=f"vllm/{guard_model}" if guard_model else None,
+    )
+    config["providers"]["vector_io"][0]["config"]["shared"] = True
+    files_dir = herd_home() / "cluster" / "files"
+    config["providers"]["files"][0]["config"]["storage_dir"] = "${env.HERD_FILES_DIR:=" + str(files_dir) + "}"
+    config["storage"]["backends"] = postgres_backends()
+    return config
+
+
 @dataclass(frozen=True)
 class Distribution:
     name: str
@@ -251,5 +373,13 @@ DISTRIBUTIONS: dict[str, Distribution] = {
         ),
         Distribution("chroma", "embedded, with vector stores on a Chroma server at CHROMA_URL (`chroma run`)", chroma),
         Distribution("ollama", "chat on a local Ollama server at OLLAMA_URL; embeddings in-process", ollama),
+        Distribution(
+            "cuda", "chat on transformers + torch in-process (CUDA or CPU), local model folders; needs .venv-cuda", cuda
+        ),
+        Distribution(
+            "cluster",
+            "replicas behind a load balancer: chat on vLLM at VLLM_URLS, vectors on Chroma, state in PostgreSQL",
+            cluster,
+        ),
     )
 }

@@ -5,6 +5,7 @@ from typing import Any
 
 HERD_PROVIDER_MODULES = [
     "herd.providers.embedded",
+    "herd.providers.transformers",
     "herd.providers.compose",
     "herd.providers.ollama",
     "herd.providers.chroma",

@@ -101,7 +101,7 @@ def _preloads(config: dict[str, Any]) -> list[str]:
 
 
 def start_server(
-    config: dict[str, Any],
+    config: dict[str, Any] | str,
     home: Path,
     workdir: Path,
     *,
@@ -110,8 +110,12 @@ def start_server(
     health_timeout: float = HEALTH_TIMEOUT,
     load_timeout: float = LOAD_TIMEOUT,
     api_key: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> HerdServer:
     """Write ``config`` to ``workdir``, run ``herd run`` on a free port, and wait until it serves.
+
+    ``config`` may be a distribution's name instead, served as ``herd run NAME``; ``env`` is
+    added to this process's environment for the server.
 
     ``wrapper`` prefixes the command (a ``bwrap ...`` sandbox, say). Returns once
     /v1/health answers 200 and /v1/herd/status lists every preloaded model as loaded;
@@ -122,16 +126,19 @@ def start_server(
     if api_key:
         extra_args = ("--api-key", api_key, *extra_args)
     workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "run.yaml"
-    config_path.write_text(runconfig.render(config.get("distro_name", "embedded"), config))
+    if isinstance(config, str):
+        target, config = config, templates.DISTRIBUTIONS[config].render()
+    else:
+        target = str(workdir / "run.yaml")
+        Path(target).write_text(runconfig.render(config.get("distro_name", "embedded"), config))
     port = free_port()
     log_path = workdir / "server.log"
-    env = {**os.environ, "HERD_HOME": str(home)}
-    env.pop("LLAMA_STACK_CONFIG", None)
+    server_env = {**os.environ, **(env or {}), "HERD_HOME": str(home)}
+    server_env.pop("LLAMA_STACK_CONFIG", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*wrapper, str(HERD), "run", str(config_path), "--port", str(port), *extra_args],
-            env=env,
+            [*wrapper, str(HERD), "run", target, "--port", str(port), *extra_args],
+            env=server_env,
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=log,

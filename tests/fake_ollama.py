@@ -18,10 +18,20 @@ asked), before the real model answers again (``"reset": true`` drops unread ones
 ``"delay": 0.05`` streams them a piece every 50 ms, for a test that kills this server
 mid-stream). ``/fake/requests`` lists the chat requests received, newest last.
 
+Vision: ``llama3.2-vision:latest`` (and ``llama-guard3-vision:11b``) report the ``vision``
+capability in ``/api/show``, as Ollama does; the vision model answers with what it got
+(``saw 2 image(s): <sha256 prefixes>``). ``/fake/images`` lists, per chat request, the
+model and the base64 payloads of the images it carried. Names without a tag mean
+``:latest``, as in Ollama. ``/api/pull`` streams progress lines for a name in
+``PULLABLE`` (then ``/api/tags`` lists it), an error line for any other name, and cuts
+the connection mid-way for ``BROKEN_PULL``.
+
 Run: ``python tests/fake_ollama.py PORT`` (binds 127.0.0.1).
 """
 
 import asyncio
+import base64
+import hashlib
 import json
 import math
 import sys
@@ -44,6 +54,16 @@ GUARD = "llama-guard3:1b"
 VISION_GUARD = "llama-guard3-vision:11b"  # as GUARD, and chat requests with an image: unsafe S1
 GUARD_WORDS = {"pipe bomb": "S9", "stab my neighbour": "S1", "cook meth": "S2"}
 GUARD_GARBAGE = "make the guard ramble"
+VISION = "llama3.2-vision:latest"
+CAPABILITIES = {MODEL: ["completion", "tools"], GUARD: ["completion"], VISION_GUARD: ["completion", "vision"]}
+CAPABILITIES[VISION] = ["completion", "vision"]
+PULLABLE = {"qwen2.5:0.5b": ["completion", "tools"]}
+BROKEN_PULL = "flaky:1b"
+PULL_TOTAL = 4_000_000
+
+
+def canonical(name: str) -> str:
+    return name if ":" in name else f"{name}:latest"
 
 
 def _engine() -> tuple[Any, str, str]:
@@ -57,15 +77,34 @@ def _engine() -> tuple[Any, str, str]:
 def build_app() -> Starlette:
     server, upstream, key = _engine()
     client = httpx.AsyncClient(base_url=upstream, headers={"Authorization": f"Bearer {key}"}, timeout=300)
-    model_row = {"name": MODEL, "model": MODEL, "size": 98_362_432, "details": {"family": "llama"}}
-    rows = [model_row] + [{**model_row, "name": m, "model": m, "size": 1_600_000_000} for m in (GUARD, VISION_GUARD)]
+    pulled = dict(CAPABILITIES)  # name -> capabilities; /api/pull adds to it
     guard_prompts: list[Any] = []
 
+    def rows() -> list[dict[str, Any]]:
+        size = {MODEL: 98_362_432}
+        return [
+            {"name": m, "model": m, "size": size.get(m, 1_600_000_000), "details": {"family": "llama"}} for m in pulled
+        ]
+
     async def ps(_: Request) -> Response:
-        return JSONResponse({"models": rows})
+        return JSONResponse({"models": rows()})
 
     async def tags(_: Request) -> Response:
-        return JSONResponse({"models": rows})
+        return JSONResponse({"models": rows()})
+
+    async def show(request: Request) -> Response:
+        name = canonical(str((await request.json()).get("model")))
+        if name not in pulled:
+            return JSONResponse({"error": f"model '{name}' not found"}, status_code=404)
+        details = {"family": "mllama" if "vision" in pulled[name] else "llama", "format": "gguf"}
+        shown = {"modelfile": "", "template": "", "parameters": "", "license": "", "details": details}
+        info = {"general.architecture": details["family"]}
+        return JSONResponse({**shown, "model_info": info, "capabilities": pulled[name]})
+
+    async def pull(request: Request) -> Response:
+        body = await request.json()
+        name = canonical(str(body.get("model") or body.get("name")))
+        return StreamingResponse(_pull_lines(name, pulled), media_type="application/x-ndjson")
 
     async def guard_log(_: Request) -> Response:
         return JSONResponse({"prompts": guard_prompts})
@@ -102,7 +141,7 @@ def build_app() -> Starlette:
         return JSONResponse({"version": "0.12.0"})
 
     async def models(_: Request) -> Response:
-        listed = [{"id": m, "object": "model", "owned_by": "library"} for m in (MODEL, GUARD, VISION_GUARD)]
+        listed = [{"id": m, "object": "model", "owned_by": "library"} for m in pulled]
         return JSONResponse({"object": "list", "data": listed})
 
     script: list[tuple[str, float]] = []
@@ -118,18 +157,32 @@ def build_app() -> Starlette:
     async def requests(_: Request) -> Response:
         return JSONResponse({"requests": received})
 
+    seen_images: list[dict[str, Any]] = []
+
+    async def images_log(_: Request) -> Response:
+        return JSONResponse({"requests": seen_images})
+
     async def proxy(request: Request) -> Response:
         body = await request.json()
-        if body.get("model") == VISION_GUARD:
+        name = canonical(str(body.get("model")))
+        chat = request.url.path == "/v1/chat/completions"
+        if chat:
+            seen_images.append({"model": name, "images": _images(body.get("messages") or [])})
+        if name == VISION_GUARD:
             guard_prompts.append(body.get("messages"))
             return _vision_guard(body.get("messages") or [])
-        if body.get("model") != MODEL:
+        if name not in pulled or name == GUARD:
             message = f'model "{body.get("model")}" not found, try pulling it first'
             return JSONResponse({"error": {"message": message, "type": "api_error"}}, status_code=404)
-        if request.url.path == "/v1/chat/completions":
+        if chat:
             received.append(body)
             if script:
-                return _scripted(*script.pop(0), stream=bool(body.get("stream")))
+                return _scripted(*script.pop(0), stream=bool(body.get("stream")), model=name)
+            if name == VISION:
+                return _scripted(_saw(seen_images[-1]["images"]), 0, stream=bool(body.get("stream")), model=name)
+            if seen_images[-1]["images"]:  # what Ollama answers for an image sent to a text-only model
+                message = "this model is missing data required for image input"
+                return JSONResponse({"error": {"message": message, "type": "api_error"}}, status_code=500)
         upstream_request = client.build_request("POST", request.url.path, content=json.dumps(body))
         reply = await client.send(upstream_request, stream=True)
         headers = {"content-type": reply.headers.get("content-type", "application/json")}
@@ -140,6 +193,9 @@ def build_app() -> Starlette:
             Route("/api/ps", ps),
             Route("/api/tags", tags),
             Route("/api/version", version),
+            Route("/api/show", show, methods=["POST"]),
+            Route("/api/pull", pull, methods=["POST"]),
+            Route("/fake/images", images_log),
             Route("/v1/models", models),
             Route("/v1/chat/completions", proxy, methods=["POST"]),
             Route("/v1/completions", proxy, methods=["POST"]),
@@ -196,8 +252,42 @@ def _vision_guard(messages: list[dict[str, Any]]) -> Response:
     return JSONResponse({**head, "object": "chat.completion", "choices": [choice]})
 
 
-def _scripted(text: str, delay: float, stream: bool) -> Response:
-    head = {"id": f"chatcmpl-fake{time.monotonic_ns()}", "created": int(time.time()), "model": MODEL}
+def _images(messages: list[dict[str, Any]]) -> list[str]:
+    """The base64 payloads of the ``image_url`` parts (Ollama's OpenAI-compatible chat decodes data URLs only)."""
+    found = []
+    for message in messages:
+        parts = message.get("content")
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = (part.get("image_url") or {}).get("url", "")
+                found.append(url.partition(",")[2] if url.startswith("data:") else url)
+    return found
+
+
+def _saw(images: list[str]) -> str:
+    digests = [hashlib.sha256(base64.b64decode(i)).hexdigest()[:12] for i in images]
+    return f"saw {len(images)} image(s): {' '.join(digests)}" if images else "saw no image"
+
+
+async def _pull_lines(name: str, pulled: dict[str, list[str]]) -> AsyncIterator[str]:
+    yield json.dumps({"status": "pulling manifest"}) + "\n"
+    if name not in PULLABLE and name != BROKEN_PULL:
+        yield json.dumps({"error": "pull model manifest: file does not exist"}) + "\n"
+        return
+    digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+    for completed in range(0, PULL_TOTAL + 1, PULL_TOTAL // 4):
+        await asyncio.sleep(0.01)
+        line = {"status": f"pulling {digest[7:19]}", "digest": digest, "total": PULL_TOTAL, "completed": completed}
+        yield json.dumps(line) + "\n"
+        if name == BROKEN_PULL and completed:
+            raise ConnectionResetError("the fake cuts this pull")  # uvicorn drops the connection mid-body
+    for status in ("verifying sha256 digest", "writing manifest", "success"):
+        yield json.dumps({"status": status}) + "\n"
+    pulled[name] = PULLABLE[name]
+
+
+def _scripted(text: str, delay: float, stream: bool, model: str = MODEL) -> Response:
+    head = {"id": f"chatcmpl-fake{time.monotonic_ns()}", "created": int(time.time()), "model": model}
     usage = {"prompt_tokens": 20, "completion_tokens": len(text.split()), "total_tokens": 20 + len(text.split())}
     if not stream:
         message = {"role": "assistant", "content": text}

@@ -107,7 +107,7 @@ def test_distributions_list() -> None:
     code, output = invoke("distributions", "list")
     assert code == 0
     names = [line.split()[0] for line in output.splitlines()[1:]]
-    assert names == ["embedded", "chroma", "ollama"]
+    assert names == ["embedded", "chroma", "ollama", "cuda", "cluster"]
 
 
 def test_providers_list_inference() -> None:

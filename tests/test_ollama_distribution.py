@@ -88,10 +88,10 @@ def test_embeddings_stay_in_process(ollama_herd):
 
 
 def test_a_model_ollama_does_not_have_is_a_clear_404(ollama_herd):
-    body = {"model": "ollama/llama3.2-vision", "messages": [{"role": "user", "content": "hi"}]}
+    body = {"model": "ollama/llama3.3:70b", "messages": [{"role": "user", "content": "hi"}]}
     response = httpx.post(f"{ollama_herd}/v1/chat/completions", json=body, timeout=60)
     assert response.status_code == 404
-    assert "llama3.2-vision" in response.json()["error"]["message"]
+    assert "run `herd models pull llama3.3:70b`" in response.json()["error"]["message"]
 
 
 def test_without_ollama_the_server_still_starts_and_serves_embeddings(herd_server_factory):

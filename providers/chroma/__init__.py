@@ -9,7 +9,9 @@ async def get_provider_impl(config: ChromaVectorIOConfig, deps: dict[Any, Any]) 
     from llama_stack_api import Api
 
     from .impl import ChromaVectorIO
+    from .replicas import SharedChromaVectorIO
 
-    impl = ChromaVectorIO(config, deps[Api.inference], deps.get(Api.files))
+    kind = SharedChromaVectorIO if config.shared else ChromaVectorIO
+    impl = kind(config, deps[Api.inference], deps.get(Api.files))
     await impl.initialize()
     return impl

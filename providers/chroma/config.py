@@ -47,6 +47,12 @@ class ChromaVectorIOConfig(BaseModel):
         description="Keyword search ranks at most this many chunks that contain a query word; raise it for "
         "large stores where common words match more chunks.",
     )
+    shared: bool = Field(
+        default=False,
+        description="Other server replicas use the same kv store and Chroma server (the `cluster` distribution): "
+        "reread a store's record before each call that names it, so stores made or changed through another "
+        "replica are served here too.",
+    )
     # Filled in by llama-stack from the run config's `vector_stores` section; not written by hand.
     vector_stores_config: Any = Field(default=None, exclude=True)
 

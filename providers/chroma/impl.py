@@ -180,7 +180,7 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
 
     async def openai_attach_file_to_vector_store(self, vector_store_id: str, request: Any) -> Any:
         marker = f"{PENDING_PREFIX}{vector_store_id}::{request.file_id}"
-        await self.kvstore.set(marker, request.file_id)
+        await self.kvstore.set(marker, self._marker(request.file_id))
         attached = await super().openai_attach_file_to_vector_store(vector_store_id, self._auto_chunking(request))
         if attached.last_error is not None:
             await self._index(vector_store_id).delete_document(request.file_id)
@@ -203,9 +203,18 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         )
         return request.model_copy(update={"chunking_strategy": chosen})
 
+    def _marker(self, file_id: str) -> str:
+        return file_id
+
+    def _abandoned(self, marker: str | None) -> bool:
+        """Whether the attach that wrote ``marker`` is dead: at start-up, every one this process did not write."""
+        return True
+
     async def _roll_back_unfinished_attaches(self) -> None:
         """Remove what an attach killed before its commit left behind: its chunks and its file record."""
         for key in await self.kvstore.keys_in_range(PENDING_PREFIX, PENDING_PREFIX + "\xff"):
+            if not self._abandoned(await self.kvstore.get(key)):
+                continue
             store_id, _, file_id = key.removeprefix(PENDING_PREFIX).partition("::")
             committed = file_id in self.openai_vector_stores.get(store_id, {}).get("file_ids", [])
             if not committed and store_id in self.cache:

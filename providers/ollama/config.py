@@ -24,6 +24,13 @@ class HerdOllamaConfig(OllamaImplConfig):
         "is asked once more, tools off, for its answer). See herd/providers/toolcalls/guesses.py.",
     )
 
+    max_image_url_bytes: int = Field(
+        default=20 * 2**20,
+        ge=1024,
+        description="Largest image Herd fetches for an http(s) image URL in a chat request (413 past it); Ollama "
+        "takes only inline images, so Herd fetches them and sends them as data URLs.",
+    )
+
     @classmethod
     def sample_run_config(cls, base_url: str = "http://localhost:11434/v1", **kwargs: Any) -> dict[str, Any]:
         return {"base_url": base_url, "normalise_tool_calls": True}
