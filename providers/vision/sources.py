@@ -1,16 +1,21 @@
-"""Where image bytes come from: data URLs, files and http(s) URLs."""
+"""Where image bytes come from: data URLs and http(s) URLs (fetched with a size cap).
+
+The server reads these for its clients' requests, so a file path or ``file://`` URL is
+refused: a client must not make the server read its own disk. Clients that have a file
+send it as a data URL (``data_url``), as the CLI does.
+"""
 
 import base64
 import binascii
-import mimetypes
 from pathlib import Path
-from urllib.parse import unquote, unquote_to_bytes, urlparse
+from urllib.parse import unquote_to_bytes, urlparse
 
 import httpx
 
-from herd.errors import InvalidRequest
+from herd.errors import InvalidRequest, TooLarge
 
 FETCH_TIMEOUT_SECONDS = 30.0
+MAX_FETCH_BYTES = 20 * 2**20
 _MAGIC = [
     (b"\x89PNG", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -37,12 +42,10 @@ def load_url(url: str) -> tuple[bytes, str, str]:
         return (*_decode_data_url(url), "")
     if url.startswith(("http://", "https://")):
         return _fetch(url)
-    path = Path(unquote(urlparse(url).path) if url.startswith("file://") else url)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidRequest(f"could not read image file {path}: {exc.strerror or exc}; check the path") from exc
-    return data, mimetypes.guess_type(path.name)[0] or sniff_mime(data), path.name
+    raise InvalidRequest(
+        f"an image is neither a data: URL nor an http(s) URL ({url[:40]!r}); this server reads no local files "
+        "for a client: send the image as data:image/png;base64,... or an http(s) URL"
+    )
 
 
 def data_url(data: bytes, mime: str | None = None) -> str:
@@ -66,14 +69,24 @@ def _decode_data_url(url: str) -> tuple[bytes, str]:
 
 
 def _fetch(url: str) -> tuple[bytes, str, str]:
+    hint = "check the address, or send the image as a data: URL"
     try:
-        reply = httpx.get(url, timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
-        reply.raise_for_status()
+        with httpx.stream("GET", url, timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True) as reply:
+            reply.raise_for_status()
+            if int(reply.headers.get("content-length") or 0) > MAX_FETCH_BYTES:
+                raise _too_large(url)
+            data = bytearray()
+            for chunk in reply.iter_bytes():
+                data += chunk
+                if len(data) > MAX_FETCH_BYTES:
+                    raise _too_large(url)
     except httpx.HTTPError as exc:
-        raise InvalidRequest(
-            f"could not fetch image {url}: {exc}; check the address, or send the image as a data: URL"
-        ) from exc
+        raise InvalidRequest(f"could not fetch image {url}: {exc}; {hint}") from exc
     mime = reply.headers.get("content-type", "").split(";")[0].strip().lower()
     if not mime or mime in ("application/octet-stream", "binary/octet-stream"):
-        mime = sniff_mime(reply.content)
-    return reply.content, mime, Path(urlparse(url).path).name
+        mime = sniff_mime(bytes(data))
+    return bytes(data), mime, Path(urlparse(url).path).name
+
+
+def _too_large(url: str) -> TooLarge:
+    return TooLarge(f"the image at {url} is over {MAX_FETCH_BYTES // 2**20} MiB, the limit for a fetched image")
