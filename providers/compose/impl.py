@@ -28,6 +28,7 @@ from llama_stack_api import (
 )
 
 from herd.errors import ConfigError, InvalidRequest, ModelNotAvailable
+from herd.providers.serving import require_served
 from herd.providers.vision import build_stage
 from herd.providers.vision.base import VisionReport, VisionStage
 
@@ -75,12 +76,7 @@ class ComposedInference(InferenceProvider, ModelsProtocolPrivate):
         ]
 
     async def register_model(self, model: Model) -> Model:
-        if model.provider_resource_id not in self.models:
-            raise ModelNotAvailable(
-                f"the compose provider has no model '{model.provider_resource_id}'; it serves "
-                f"{', '.join(self.models) or 'none'} (add it to the provider's `models` in the run config)"
-            )
-        return model
+        return require_served(model, self.models, "compose")
 
     async def unregister_model(self, model_id: str) -> None:
         return None

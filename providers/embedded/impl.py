@@ -23,8 +23,9 @@ from llama_stack_api import (
     OpenAIEmbeddingUsage,
 )
 
-from herd.errors import InvalidRequest, ModelNotAvailable
+from herd.errors import InvalidRequest
 from herd.providers import toolcalls
+from herd.providers.serving import require_served
 
 from .chat_tools import ToolPlan
 from .config import EmbeddedInferenceConfig
@@ -78,12 +79,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
         return models
 
     async def register_model(self, model: Model) -> Model:
-        if model.provider_resource_id not in self.pool.entries:
-            raise ModelNotAvailable(
-                f"the embedded provider does not serve '{model.provider_resource_id}'; it serves "
-                f"{', '.join(self.pool.entries)} (add models to its `models` list in the run config)"
-            )
-        return model
+        return require_served(model, self.pool.entries, "embedded")
 
     async def unregister_model(self, model_id: str) -> None:
         return None

@@ -27,6 +27,7 @@ from llama_stack_api import (
 from herd.errors import InvalidRequest, ModelNotAvailable
 from herd.providers import toolcalls
 from herd.providers.embedded.chat_tools import ToolPlan
+from herd.providers.serving import require_served
 
 from . import requests
 from .batcher import Batcher
@@ -95,12 +96,7 @@ class TransformersInference(InferenceProvider, ModelsProtocolPrivate):
         return out
 
     async def register_model(self, model: Model) -> Model:
-        if model.provider_resource_id not in self.specs:
-            raise ModelNotAvailable(
-                f"the transformers provider does not serve '{model.provider_resource_id}'; it serves "
-                f"{', '.join(self.specs)} (add models to its `models` list in the run config)"
-            )
-        return model
+        return require_served(model, self.specs, "transformers")
 
     async def unregister_model(self, model_id: str) -> None:
         return None
