@@ -20,12 +20,13 @@
 llama-stack's server turns any exception carrying an integer ``status_code`` into an
 HTTP response with that status and ``str(exc)`` as the message, so these reach
 clients as OpenAI-shaped errors without further wiring. The CLI prints them as one
-line and exits non-zero.
+line and exits non-zero. An error with ``retry_after`` also sends ``Retry-After``.
 """
 
 
 class HerdError(Exception):
     status_code: int = 500
+    retry_after: int | None = None  # seconds; sent as Retry-After when set
 
 
 class ConfigError(HerdError):
@@ -66,6 +67,7 @@ class PolicyRefused(HerdError):
 
 class ServerBusy(HerdError):
     status_code = 503
+    retry_after = 1
 
 
 class StoreUnavailable(HerdError):

@@ -48,18 +48,22 @@ def run(
     from herd.distribution.server import serve
 
     path = runconfig.resolve(target)
-    runconfig.validate(runconfig.load(path))
+    stack_config = runconfig.load(path)
+    runconfig.validate(stack_config)
     if agents:
         from herd.apps.agents.library import load_agents
 
         dirs = [str(d.resolve()) for d in agents]
         os.environ["HERD_AGENTS_DIRS"] = ":".join(filter(None, [os.environ.get("HERD_AGENTS_DIRS"), *dirs]))
         load_agents()  # a bad definition fails here, with its file and field
-    from herd.distribution.keys import env_keys, from_strings
+    from llama_stack.core.stack import replace_env_vars
+
+    from herd.distribution.keys import AuthSettings, KeyRing, env_keys, from_strings
 
     keys = [*(api_key or []), *env_keys()]
-    from_strings(keys)  # a malformed key fails here, before the model loads
-    if host not in LOOPBACK and not keys and not _other_keys(path):
+    auth = AuthSettings.model_validate((replace_env_vars(stack_config).get("herd") or {}).get("auth") or {})
+    ring = KeyRing(auth, from_strings(keys))  # a malformed key fails here, before the model loads
+    if host not in LOOPBACK and not ring.enabled:
         typer.echo(EXPOSED.format(host=host), err=True)
     typer.echo(f"herd: serving {path} on http://{host}:{port}", err=True)
     serve(path, host, port, max_request_bytes, keys, drain_seconds)
@@ -74,12 +78,3 @@ herd: WARNING  code. Add a key (herd run --api-key ..., HERD_API_KEYS, or
 herd: WARNING  `herd keys create NAME`), or bind to 127.0.0.1.
 herd: WARNING ****************************************************************
 """
-
-
-def _other_keys(path: Path) -> bool:
-    """Keys from the run config's herd.auth or $HERD_HOME/keys.yaml."""
-    from herd.distribution.keys import KeyFile
-    from herd.distribution.runconfig import load
-
-    auth = (load(path).get("herd") or {}).get("auth") or {}
-    return bool(auth.get("keys")) or KeyFile().path.exists()

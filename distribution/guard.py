@@ -20,16 +20,17 @@ from herd.distribution.access import Access
 from herd.distribution.asgi import Send, error_payload, send_json
 from herd.distribution.lifecycle import Drain
 from herd.distribution.metering import MeteredSend, ask_for_usage
-from herd.errors import HerdError, RateLimited, Unauthorized
+from herd.errors import HerdError, ServerBusy, Unauthorized
 
 CALLER = "herd.caller"
+DRAINING_RETRY_AFTER = 5
 PUBLIC_PATHS = ("/v1/health",)
 METERED_PATHS = ("/v1/responses", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 
 
 async def send_error(send: Send, exc: HerdError) -> None:
     headers: list[tuple[bytes, bytes]] = []
-    if isinstance(exc, RateLimited):
+    if exc.retry_after:
         headers.append((b"retry-after", str(exc.retry_after).encode()))
     if isinstance(exc, Unauthorized):
         headers.append((b"www-authenticate", b'Bearer realm="herd"'))
@@ -71,8 +72,9 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if self.drain.draining:
-            message = "the server is shutting down; retry on another replica or in a few seconds"
-            return await send_json(send, 503, error_payload(503, message), [(b"retry-after", b"5")])
+            draining = ServerBusy("the server is shutting down; retry on another replica or in a few seconds")
+            draining.retry_after = DRAINING_RETRY_AFTER
+            return await send_error(send, draining)
         if scope["path"] in PUBLIC_PATHS or self.access is None or not self.access.enabled:
             with self.drain.track():
                 return await self.app(scope, receive, send)

@@ -11,11 +11,10 @@ from typing import Any
 
 from herd.distribution.disk_full import is_disk_full, storage_full
 from herd.distribution.home import herd_home
-from herd.errors import HerdError, ServerBusy
+from herd.errors import HerdError
 
 log = logging.getLogger("herd.http")
 MAX_LISTED = 5
-RETRY_AFTER_SECONDS = 1
 
 
 def describe_validation(errors: list[dict[str, Any]]) -> str:
@@ -55,7 +54,7 @@ async def _herd_error(request: Any, exc: HerdError) -> Any:
     else:
         log.info("%s %s -> %d %s", request.method, request.url.path, exc.status_code, exc)
     kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, ServerBusy) else None
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return _response(exc.status_code, str(exc), kind, headers)
 
 

@@ -15,7 +15,6 @@ from llama_stack_api import (
     OpenAIChatCompletionChunk,
     OpenAIChatCompletionRequestWithExtraBody,
     OpenAICompletion,
-    OpenAICompletionChoice,
     OpenAICompletionRequestWithExtraBody,
     OpenAIEmbeddingData,
     OpenAIEmbeddingsRequestWithExtraBody,
@@ -25,7 +24,7 @@ from llama_stack_api import (
 
 from herd.errors import InvalidRequest
 from herd.providers import toolcalls
-from herd.providers.serving import require_served
+from herd.providers.serving import completion_chunk, converted, require_served
 
 from .chat_tools import ToolPlan
 from .config import EmbeddedInferenceConfig
@@ -102,7 +101,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
         def start(engine: Any) -> tuple[dict[str, Any], Shape]:
             plan = self._plan(engine, body)
             if not plan.use_tools:
-                return plan.body, lambda chunks: _converted(
+                return plan.body, lambda chunks: converted(
                     chunks, include_usage, OpenAIChatCompletionChunk.model_validate
                 )
             retry = None if plan.forced else self._retry(engine, plan)
@@ -183,7 +182,7 @@ class EmbeddedInference(InferenceProvider, ModelsProtocolPrivate):
             return await self._stream(
                 model_id,
                 "completion",
-                lambda _engine: (body, lambda chunks: _converted(chunks, include_usage, _completion_chunk)),
+                lambda _engine: (body, lambda chunks: converted(chunks, include_usage, completion_chunk)),
             )
         async with self.pool.admit(model_id) as engine:
             engine.check_max_tokens(body)
@@ -223,26 +222,3 @@ def _encode(vector: np.ndarray, encoding_format: str | None) -> list[float] | st
     if encoding_format == "base64":
         return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
     return vector.astype(float).tolist()
-
-
-def _completion_chunk(chunk: Chunk) -> OpenAICompletion:
-    # llama-stack's OpenAICompletion demands a finish_reason on every choice, but a
-    # streamed chunk has none until the last one (as in OpenAI's own API), so chunks
-    # are built without validation, the way SDK-backed providers hand them over.
-    choices = [OpenAICompletionChoice.model_construct(**choice) for choice in chunk.get("choices", [])]
-    return OpenAICompletion.model_construct(**{**chunk, "choices": choices})
-
-
-async def _converted(
-    chunks: AsyncIterator[Chunk], include_usage: bool, convert: Callable[[Chunk], Any]
-) -> AsyncIterator[Any]:
-    async for chunk in chunks:
-        if chunk.get("choices") or (include_usage and chunk.get("usage")):
-            yield convert(_clean(chunk, include_usage))
-
-
-def _clean(chunk: Chunk, include_usage: bool) -> Chunk:
-    chunk.pop("timings", None)
-    if not include_usage:
-        chunk.pop("usage", None)
-    return chunk

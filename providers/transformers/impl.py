@@ -6,7 +6,7 @@ with ``auto`` the calls a model writes are read, checked and repaired (``toolcal
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from llama_stack_api import (
@@ -18,7 +18,6 @@ from llama_stack_api import (
     OpenAIChatCompletionChunk,
     OpenAIChatCompletionRequestWithExtraBody,
     OpenAICompletion,
-    OpenAICompletionChoice,
     OpenAICompletionRequestWithExtraBody,
     OpenAIEmbeddingsRequestWithExtraBody,
     OpenAIEmbeddingsResponse,
@@ -27,7 +26,7 @@ from llama_stack_api import (
 from herd.errors import InvalidRequest, ModelNotAvailable
 from herd.providers import toolcalls
 from herd.providers.embedded.chat_tools import ToolPlan
-from herd.providers.serving import require_served
+from herd.providers.serving import completion_chunk, converted, require_served
 
 from . import requests
 from .batcher import Batcher
@@ -125,11 +124,14 @@ class TransformersInference(InferenceProvider, ModelsProtocolPrivate):
             chunks = toolcalls.normalise_stream(
                 chunks, plan.tools, reader, None if plan.forced else retry, include_usage, plan.history
             )
-        return _converted(chunks, include_usage, OpenAIChatCompletionChunk.model_validate)
+        return converted(chunks, include_usage, OpenAIChatCompletionChunk.model_validate)
 
     def _job(self, loaded: Loaded, body: dict[str, Any]) -> Job:
         text, images = render_chat(loaded, body["messages"], body.get("tools"))
-        inputs = encode(loaded, text, images)
+        return self._prompted(loaded, body, text, encode(loaded, text, images))
+
+    def _prompted(self, loaded: Loaded, body: dict[str, Any], text: str, inputs: Any) -> Job:
+        """The job for an encoded prompt; a guard model's answer is held to the codes its prompt offers."""
         settings = requests.settings_of(body, self.config.max_new_tokens, loaded, int(inputs["input_ids"].shape[1]))
         if loaded.spec.kind == "guard" and settings.schema is None:
             settings.grammar = GuardState(offered_codes(text))
@@ -154,37 +156,14 @@ class TransformersInference(InferenceProvider, ModelsProtocolPrivate):
         if not isinstance(params.prompt, str):
             raise InvalidRequest("`prompt` must be one string for the transformers provider; send one per request")
         body = params.model_dump(exclude_none=True)
-        inputs = encode_completion(loaded, params.prompt)
-        settings = requests.settings_of(body, self.config.max_new_tokens, loaded, int(inputs["input_ids"].shape[1]))
-        if loaded.spec.kind == "guard" and settings.schema is None:
-            settings.grammar = GuardState(offered_codes(params.prompt))
-        job = Job(inputs, settings, emit=lambda _event: None)
+        job = self._prompted(loaded, body, params.prompt, encode_completion(loaded, params.prompt))
         if not params.stream:
             return OpenAICompletion.model_validate(await requests.whole(job, batcher.submit, params.model, chat=False))
         include_usage = bool((params.stream_options or {}).get("include_usage"))
         chunks = await requests.streamed(job, batcher.submit, params.model, chat=False)
-        return _converted(chunks, include_usage, _completion_chunk)
+        return converted(chunks, include_usage, completion_chunk)
 
     async def openai_embeddings(self, params: OpenAIEmbeddingsRequestWithExtraBody) -> OpenAIEmbeddingsResponse:
         raise InvalidRequest(
             f"the transformers provider serves no embedding models ('{params.model}'); use herd/all-minilm-l6-v2"
         )
-
-
-def _completion_chunk(chunk: Chunk) -> OpenAICompletion:
-    # As in the embedded provider: a streamed chunk has no finish_reason until the last one.
-    choices = [OpenAICompletionChoice.model_construct(**choice) for choice in chunk.get("choices", [])]
-    return OpenAICompletion.model_construct(**{**chunk, "choices": choices})
-
-
-async def _converted(
-    chunks: AsyncIterator[Chunk], include_usage: bool, convert: Callable[[Chunk], Any]
-) -> AsyncIterator[Any]:
-    try:
-        async for chunk in chunks:
-            if not include_usage:
-                chunk.pop("usage", None)
-            if chunk.get("choices") or chunk.get("usage"):
-                yield convert(chunk)
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
