@@ -20,19 +20,33 @@ def denials(body: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def _requests(impls: dict[Any, Any], response_id: Any) -> dict[str, dict[str, Any]]:
-    """The approval requests of the previous response, by id."""
-    from llama_stack_api import Api, RetrieveResponseRequest
+def _as_dict(item: Any) -> dict[str, Any]:
+    return dict(item.model_dump() if hasattr(item, "model_dump") else item)
 
-    if not isinstance(response_id, str) or Api.responses not in impls:
-        return {}
+
+async def _stored(impls: dict[Any, Any], body: dict[str, Any]) -> list[Any]:
+    """The items the request continues from: its previous response's output, or its conversation's items."""
+    from llama_stack_api import Api, ListItemsRequest, RetrieveResponseRequest
+
+    previous, conversation = body.get("previous_response_id"), body.get("conversation")
     try:
-        previous = await impls[Api.responses].get_openai_response(RetrieveResponseRequest(response_id=response_id))
-    except Exception:  # noqa: BLE001 - an unknown previous response is llama-stack's to answer
-        return {}
+        if isinstance(previous, str) and Api.responses in impls:
+            found = await impls[Api.responses].get_openai_response(RetrieveResponseRequest(response_id=previous))
+            return list(found.output)
+        if isinstance(conversation, str) and Api.conversations in impls:
+            request = ListItemsRequest(conversation_id=conversation, order="desc")
+            return list((await impls[Api.conversations].list_items(request)).data)
+    except Exception:  # noqa: BLE001 - an unknown response or conversation is llama-stack's to answer
+        return []
+    return []
+
+
+async def _requests(impls: dict[Any, Any], body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The approval requests the request answers, by id: given in its input (as a client of a
+    conversation sends them, for llama-stack to match), or stored where it continues from."""
+    given = [i for i in body.get("input") or [] if isinstance(i, dict)]
     found = {}
-    for item in previous.output:
-        data = item.model_dump() if hasattr(item, "model_dump") else dict(item)
+    for data in [*map(_as_dict, await _stored(impls, body)), *given]:
         if data.get("type") == "mcp_approval_request":
             found[str(data["id"])] = data
     return found
@@ -55,7 +69,7 @@ async def tell_model(body: dict[str, Any], impls: dict[Any, Any]) -> dict[str, A
     found = denials(body)
     if not found:
         return body
-    requests = await _requests(impls, body.get("previous_response_id"))
+    requests = await _requests(impls, body)
     lines: list[str] = []
     denied: dict[Any, set[str]] = {}
     for denial in found:

@@ -4,10 +4,13 @@ Slow: one server with the 1.5B model serves every test here. The agents are the
 built-in ones plus ``office``, which calls a real MCP server's tools server-side.
 """
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from PIL import Image, ImageDraw, ImageFont
@@ -18,6 +21,23 @@ from tests.office_mcp import running_office_mcp
 
 pytestmark = pytest.mark.slow
 
+NOTES = Path(__file__).with_name("notes_mcp.py")
+NOTE_KEEPER = {
+    "name": "note-keeper",
+    "description": "Keeps the user's notes.",
+    "instructions": "You keep the user's notes. To save a note, call write_note with its title and text.",
+    "model": "herd/qwen2.5-coder-1.5b-instruct",
+    "tools": [
+        {
+            "type": "mcp",
+            "server_label": "notes",
+            "server_url": "herd://herd::mcp/notes",
+            "allowed_tools": ["read_note", "write_note"],
+        }
+    ],
+    "temperature": 0,
+    "max_turns": 3,
+}
 ORDER_FACT = "Order A-1047 shipped on 2026-11-20 via DHL, tracking number 7731-XQ."
 
 
@@ -44,7 +64,12 @@ def server(
         "max_turns": 3,
     }
     (agents / "office.yaml").write_text(yaml.safe_dump(spec))
-    server = herd_server_factory(templates.embedded(), "herd-agents", ("--agents", str(agents)))
+    (agents / "note-keeper.yaml").write_text(yaml.safe_dump(NOTE_KEEPER))
+    config = templates.embedded()
+    for provider in config["providers"]["tool_runtime"]:
+        if provider["provider_type"] == "inline::herd-mcp":
+            provider["config"] = {"servers": [{"name": "notes", "command": [sys.executable, str(NOTES)]}]}
+    server = herd_server_factory(config, "herd-agents", ("--agents", str(agents)))
     yield server
     server.stop()
 
@@ -190,3 +215,27 @@ def test_the_tone_recipe_rewrites_formally_and_keeps_the_facts(server: Any) -> N
     out = result.stdout
     assert "Bob" in out and ("3" in out) and ("2" in out)
     assert not {"hey", "sry", "tmrw", "cant"} & set(out.lower().replace(",", " ").split())
+
+
+async def test_a_note_waits_for_approval_and_is_saved_once_approved_from_the_chat_client(server: Any) -> None:
+    """The approval round trip of `herd chat` on the real model: the call waits, then runs when approved."""
+    from herd.apps.chat.client import LlamaStackChatClient
+    from herd.apps.chat.events import ApprovalRequest, Decision, Finished, Settings, ToolCall
+
+    chat = LlamaStackChatClient(server.base_url)
+    settings = Settings("agent:note-keeper")
+    conversation = (await chat.create_conversation("notes", settings)).id
+    ask = 'Save a note titled "plan" with the text "ship on Friday".'
+    asked = [e async for e in chat.send(conversation, ask, (), settings)]
+    requests = [e for e in asked if isinstance(e, ApprovalRequest)]
+    assert requests and requests[0].name == "write_note", asked
+    assert json.loads(requests[0].arguments)["title"] == "plan"
+    assert not [e for e in asked if isinstance(e, ToolCall) and e.name == "write_note"]  # not run yet
+    approved = [e async for e in chat.decide(conversation, [Decision(r, True) for r in requests], settings)]
+    ran = [e for e in approved if isinstance(e, ToolCall) and e.done and e.name == "write_note"]
+    assert ran and ran[0].output == "saved note 'plan'", approved
+    assert isinstance(approved[-1], Finished)
+    read = {"tool": "notes__read_note", "arguments": {"title": "plan"}}
+    saved = httpx.post(f"{server.base_url}/v1/herd/tools/invoke", json=read, timeout=60).json()["content"]
+    assert "friday" in saved.lower()
+    await chat.close()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from herd.apps.chat.app import ChatApp
-from herd.apps.chat.events import Blocked, Finished, ShieldVerdict, TextDelta, ToolCall
+from herd.apps.chat.events import ApprovalRequest, Blocked, Finished, ShieldVerdict, TextDelta, ToolCall
 from herd.apps.chat.fake import FakeChatClient
 from herd.apps.chat.widgets.tool_block import ToolBlock
 from tests.chat_helpers import chat_screen, connected, reply_done, send, wait_for
@@ -85,3 +85,12 @@ def test_the_server_down_notice(snap_compare) -> None:  # noqa: ANN001 - the plu
         await connected(pilot)
 
     assert snap_compare(ChatApp(fake), terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_a_call_waiting_for_approval(snap_compare) -> None:  # noqa: ANN001 - the plugin's fixture
+    """A tool call with side effects the server holds: what it would run, Approve and Deny, the status line."""
+    fake = FakeChatClient()
+    arguments = '{"title": "Spring trip", "text": "Book the train for 12 April."}'
+    fake.enqueue(ApprovalRequest("approval_1", "write_note", arguments, "notes"), Finished("resp_1", "", total_s=0.8))
+    screen = after_sending("Save a note: book the train for 12 April.")
+    assert snap_compare(ChatApp(fake), terminal_size=TERMINAL, run_before=screen)

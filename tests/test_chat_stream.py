@@ -8,7 +8,17 @@ import json
 import time
 from typing import Any
 
-from herd.apps.chat.events import Blocked, Citation, Failed, Finished, ShieldVerdict, TextDelta, ToolCall
+from herd.apps.chat.events import (
+    ApprovalRequest,
+    Blocked,
+    Citation,
+    Decision,
+    Failed,
+    Finished,
+    ShieldVerdict,
+    TextDelta,
+    ToolCall,
+)
 from herd.apps.chat.items import history
 from herd.apps.chat.stream import ReplyTranslator
 from herd.distribution import shield_refusals
@@ -216,3 +226,42 @@ def test_history_of_stored_items() -> None:
         ("user", "plain", (), False),
     ]
     assert shown[1].tool == ToolCall("fc", "weather", "{}", "sunny", None, True)
+
+
+APPROVAL = {
+    "type": "mcp_approval_request",
+    "id": "approval_1",
+    "name": "write_note",
+    "arguments": '{"title": "plan"}',
+    "server_label": "notes",
+}
+
+
+def test_a_call_waiting_for_approval_is_one_request_then_the_reply_finishes() -> None:
+    translator = ReplyTranslator()
+    events = [
+        created(),
+        {"type": "response.output_item.added", "item": APPROVAL},
+        {"type": "response.output_item.done", "item": APPROVAL},
+        completed([APPROVAL]),
+    ]
+    out = feed(translator, events)
+    assert out[0] == ApprovalRequest("approval_1", "write_note", '{"title": "plan"}', "notes")
+    assert isinstance(out[1], Finished) and out[1].text == "" and len(out) == 2
+
+
+def test_history_puts_each_answer_on_its_request_and_keeps_the_unanswered_one_open() -> None:
+    later = {**APPROVAL, "id": "approval_2", "arguments": '{"title": "b"}'}
+    items = [
+        {"type": "message", "role": "user", "content": "save plan"},
+        APPROVAL,
+        {"type": "mcp_approval_response", "approval_request_id": "approval_1", "approve": False, "reason": "no"},
+        {"type": "message", "role": "user", "content": "save b"},
+        later,
+    ]
+    shown = history(items)
+    first, second = (h for h in shown if h.approval is not None)
+    assert first.approval is not None and first.decision == Decision(first.approval, False, "no")
+    assert second.approval == ApprovalRequest("approval_2", "write_note", '{"title": "b"}', "notes")
+    assert second.decision is None
+    assert [h.role for h in shown] == ["user", "tool", "user", "tool"]

@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from herd.apps.chat.client import LlamaStackChatClient
+from herd.apps.chat.events import ApprovalRequest, Decision, Finished, Settings, ToolCall
 from herd.distribution import templates
 from tests.conftest import run_main
 from tests.office_mcp import DOOR_CODES, OfficeServer, running_office_mcp
@@ -277,6 +279,46 @@ def test_a_denied_call_is_told_to_the_model(url: str, ollama: str) -> None:
     assert told and "write_note" in told[0] and '"no"' in told[0]
     offered = [t["function"]["name"] for t in asked.get("tools", [])]
     assert "write_note" not in offered and "read_note" in offered
+
+
+async def test_the_chat_client_answers_approvals_inside_a_conversation(url: str, ollama: str) -> None:
+    """What `herd chat` does: the turn that asks, then decide() in the same conversation, approved then denied."""
+    chat = LlamaStackChatClient(url)
+    settings = Settings("agent:note-keeper")
+    conversation = (await chat.create_conversation("notes", settings)).id
+
+    async def turn(events: Any) -> list[Any]:
+        return [e async for e in events]
+
+    asked = await turn(
+        chat.send(conversation, called(ollama, "write_note", {"title": "trip", "text": "pack"}), (), settings)
+    )
+    [request] = [e for e in asked if isinstance(e, ApprovalRequest)]
+    assert (request.name, request.server) == ("write_note", "notes") and isinstance(asked[-1], Finished)
+    called(ollama, "write_note", {"title": "trip", "text": "pack"}, "Saved it.")
+    approved = await turn(chat.decide(conversation, [Decision(request, True)], settings))
+    assert [e.output for e in approved if isinstance(e, ToolCall) and e.done] == ["saved note 'trip'"]
+    assert isinstance(approved[-1], Finished) and approved[-1].text == "Saved it."
+
+    again = await turn(
+        chat.send(conversation, called(ollama, "write_note", {"title": "pin", "text": "1234"}), (), settings)
+    )
+    [second] = [e for e in again if isinstance(e, ApprovalRequest)]
+    script(ollama, "I did not save it.")
+    denied = await turn(chat.decide(conversation, [Decision(second, False, "private")], settings))
+    assert not [e for e in denied if isinstance(e, ToolCall)]
+    assert isinstance(denied[-1], Finished) and denied[-1].text == "I did not save it."
+    model_saw = httpx.get(f"{ollama}/fake/requests", timeout=10).json()["requests"][-1]["messages"]
+    told = [m["content"] for m in model_saw if m["role"] == "system" and "denied" in str(m["content"])]
+    assert told and "write_note" in told[0] and '"private"' in told[0]
+
+    shown = await chat.history(conversation)
+    answers = [(h.approval.arguments, h.decision.approve if h.decision else None) for h in shown if h.approval]
+    assert answers == [('{"title": "trip", "text": "pack"}', True), ('{"title": "pin", "text": "1234"}', False)]
+    assert [h.text for h in shown if h.role == "assistant"] == ["Saved it.", "I did not save it."]
+    body = {"tool": "notes__read_note", "arguments": {"title": "pin"}}
+    assert "no note" in httpx.post(f"{url}/v1/herd/tools/invoke", json=body, timeout=30).json()["content"]
+    await chat.close()
 
 
 def test_an_agent_calls_a_configured_mcp_server_through_herd_url(url: str, ollama: str) -> None:

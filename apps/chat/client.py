@@ -19,13 +19,14 @@ from herd.apps.chat import metadata
 from herd.apps.chat.events import (
     Attachment,
     ConversationInfo,
+    Decision,
     Failed,
     HistoryItem,
     ReplyEvent,
     Settings,
     Target,
 )
-from herd.apps.chat.items import history
+from herd.apps.chat.items import decision_item, history, request_item
 from herd.apps.chat.partial import keep_partial
 from herd.apps.chat.seam import ChatError
 from herd.apps.chat.stream import ReplyTranslator, error_kind
@@ -136,13 +137,29 @@ class LlamaStackChatClient:
             raise ChatError(f"the server at {self.url} has no chat model; add one with `herd models add`", "missing")
         return models[0]
 
-    async def send(
+    def send(
         self, conversation_id: str, text: str, attachments: Sequence[Attachment], settings: Settings
     ) -> AsyncGenerator[ReplyEvent, None]:
         from herd.providers.vision.sources import data_url
 
         images = [{"type": "input_image", "image_url": data_url(a.data, a.mime), "detail": "auto"} for a in attachments]
-        message: Any = {"role": "user", "content": [{"type": "input_text", "text": text}, *images]}
+        message: Any = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}, *images]}
+        return self._reply(conversation_id, [message], [message], settings, bool(images))
+
+    def decide(
+        self, conversation_id: str, decisions: Sequence[Decision], settings: Settings
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        answers = [decision_item(d) for d in decisions]
+        requests = [request_item(d.request) for d in decisions]
+        # The requests are in the conversation already; sent again (the same ids: an upsert)
+        # because llama-stack matches a decision only to a request in the same input.
+        return self._reply(conversation_id, [*requests, *answers], answers, settings, False)
+
+    async def _reply(
+        self, conversation_id: str, items: list[Any], kept: list[Any], settings: Settings, images: bool
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Stream one Responses turn; ``kept`` is what a stopped turn writes into the conversation
+        before its partial answer."""
         options: dict[str, Any] = {"instructions": settings.instructions or None, "temperature": settings.temperature}
         translator, stream, stopped = ReplyTranslator(), None, False
         try:
@@ -150,14 +167,14 @@ class LlamaStackChatClient:
             with self._mapped(f"cannot get a reply from {model}"):
                 stream = await self._sdk.responses.create(
                     model=model,
-                    input=[message],
+                    input=items,
                     conversation=conversation_id,
                     stream=True,
                     **{k: v for k, v in options.items() if v is not None},
                 )
                 async for event in stream:
                     for out in translator.feed(event):
-                        yield await self._explained(out, model, bool(images)) if isinstance(out, Failed) else out
+                        yield await self._explained(out, model, images) if isinstance(out, Failed) else out
             if not translator.ended:
                 yield Failed(f"the server ended the reply from {model} before finishing it; try again", "failed")
         except ChatError as exc:
@@ -167,7 +184,7 @@ class LlamaStackChatClient:
             raise
         finally:
             if stopped and not translator.ended:
-                await self._stop(stream, conversation_id, {"type": "message", **message}, translator)
+                await self._stop(stream, conversation_id, kept, translator)
 
     async def _explained(self, failed: Failed, model: str, images: bool) -> Failed:
         """A failure, or what caused it where llama-stack hid that.
@@ -194,9 +211,9 @@ class LlamaStackChatClient:
             )
         return failed
 
-    async def _stop(self, stream: Any, conversation_id: str, message: Any, translator: ReplyTranslator) -> None:
+    async def _stop(self, stream: Any, conversation_id: str, kept: list[Any], translator: ReplyTranslator) -> None:
         """Close the stream (the server stops generating) and keep what the user saw, even if cancelled again."""
-        task = asyncio.ensure_future(keep_partial(self._sdk, stream, conversation_id, message, translator))
+        task = asyncio.ensure_future(keep_partial(self._sdk, stream, conversation_id, kept, translator))
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
         await asyncio.shield(task)

@@ -1,9 +1,10 @@
 """What the chat UI renders, as plain data: the contract between the client seam and the widgets.
 
 A reply is a stream of ``ReplyEvent``: text deltas, tool calls (once when they start and
-once when they end, with the same ``call_id``), then one ``Finished`` (with citations and
-timings), ``Blocked`` (a shield refused the input or the output) or ``Failed``. Nothing
-here imports an SDK or Textual.
+once when they end, with the same ``call_id``), ``ApprovalRequest``s (calls with side
+effects the server holds until the user decides), then one ``Finished`` (with citations
+and timings), ``Blocked`` (a shield refused the input or the output) or ``Failed``.
+Nothing here imports an SDK or Textual.
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +30,31 @@ class ToolCall:
     done: bool = False
     duration_s: float | None = None
     server: str | None = None  # the MCP server label, for MCP calls
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A tool call with side effects that the server runs only once the user approves it.
+
+    The reply that asks ends (``Finished``) with the call not run; the user's ``Decision``s
+    go back with ``ChatClient.decide``, whose reply runs the approved calls.
+    """
+
+    request_id: str
+    name: str
+    arguments: str = ""
+    server: str = ""  # the MCP server label
+
+    @property
+    def label(self) -> str:
+        return f"{self.server}.{self.name}" if self.server else self.name
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: ApprovalRequest
+    approve: bool
+    reason: str = ""  # why it was denied, told to the model
 
 
 @dataclass(frozen=True)
@@ -83,7 +109,7 @@ class Failed:
     kind: ErrorKind = "failed"
 
 
-ReplyEvent = TextDelta | ToolCall | Finished | Blocked | Failed
+ReplyEvent = TextDelta | ToolCall | ApprovalRequest | Finished | Blocked | Failed
 
 
 # -- what the server has -------------------------------------------------------
@@ -128,10 +154,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class HistoryItem:
-    """A message of a stored conversation, or a tool call it made."""
+    """A message of a stored conversation, a tool call it made, or a call that asked for approval."""
 
     role: Literal["user", "assistant", "tool"]
     text: str
     images: tuple[str, ...] = ()  # what the user attached, by name where known
     tool: ToolCall | None = None
     refusal: bool = False
+    approval: ApprovalRequest | None = None
+    decision: Decision | None = None  # the user's answer to ``approval``; None while unanswered

@@ -1,8 +1,9 @@
 """A scripted ``ChatClient`` for tests: conversations in memory, replies from a queue.
 
-``enqueue(*events)`` adds one reply: the events ``send`` yields in turn (a float pauses
-that many seconds, so tests can stop a reply midway). ``down = True`` makes every call
-fail as if no server answered. ``calls`` records what was sent.
+``enqueue(*events)`` adds one reply: the events ``send`` (or ``decide``) yields in turn (a
+float pauses that many seconds, so tests can stop a reply midway). ``down = True`` makes
+every call fail as if no server answered. ``calls`` records what was sent, ``decisions``
+the approvals answered.
 """
 
 import asyncio
@@ -11,9 +12,11 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
 from herd.apps.chat.events import (
+    ApprovalRequest,
     Attachment,
     Blocked,
     ConversationInfo,
+    Decision,
     Failed,
     Finished,
     HistoryItem,
@@ -42,6 +45,7 @@ class FakeChatClient:
         self.down = False
         self.error: ChatError | None = None  # raised by the next call, then cleared
         self.calls: list[SentMessage] = []
+        self.decisions: list[tuple[Decision, ...]] = []
         self.stopped = 0  # replies closed before their end
         self.files: dict[str, str] = {}
         self._targets = list(
@@ -123,10 +127,33 @@ class FakeChatClient:
             yield Failed(exc.message, exc.kind)
             return
         self.calls.append(SentMessage(conversation_id, text, tuple(attachments), settings))
+        async for event in self._play(conversation_id, [HistoryItem("user", text, tuple(a.name for a in attachments))]):
+            yield event
+
+    async def decide(
+        self, conversation_id: str, decisions: Sequence[Decision], settings: Settings
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        try:
+            self._check()
+            self._get(conversation_id)
+        except ChatError as exc:
+            yield Failed(exc.message, exc.kind)
+            return
+        self.decisions.append(tuple(decisions))
+        answered = {d.request.request_id: d for d in decisions}
+        self._history[conversation_id] = [
+            replace(h, decision=answered[h.approval.request_id])
+            if h.approval is not None and h.approval.request_id in answered
+            else h
+            for h in self._history[conversation_id]
+        ]
+        async for event in self._play(conversation_id, []):
+            yield event
+
+    async def _play(self, conversation_id: str, turn: list[HistoryItem]) -> AsyncGenerator[ReplyEvent, None]:
         script = self._replies.pop(0) if self._replies else [TextDelta("ok"), Finished("resp_fake", "ok")]
         # Like the server: a turn is stored when it ends, not when a shield refused its input or it failed;
         # a stopped turn keeps what was shown (the real client writes it).
-        turn = [HistoryItem("user", text, tuple(a.name for a in attachments))]
         shown, ended = "", False
         try:
             for event in script:
@@ -136,9 +163,14 @@ class FakeChatClient:
                 shown += event.text if isinstance(event, TextDelta) else ""
                 if isinstance(event, ToolCall) and event.done:
                     turn.append(HistoryItem("tool", "", tool=event))
+                if isinstance(event, ApprovalRequest):
+                    turn.append(HistoryItem("tool", "", approval=event))
                 ended = ended or isinstance(event, Finished | Blocked | Failed)
                 if isinstance(event, Finished):
-                    self._history[conversation_id] += [*turn, HistoryItem("assistant", shown or event.text)]
+                    self._history[conversation_id] += [
+                        *turn,
+                        *([HistoryItem("assistant", shown or event.text)] if shown or event.text else []),
+                    ]
                 if isinstance(event, Blocked) and event.stage != "input":
                     self._history[conversation_id] += [*turn, HistoryItem("assistant", event.message, refusal=True)]
                 yield event

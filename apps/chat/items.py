@@ -1,4 +1,4 @@
-"""Responses and conversation items as the types of ``events.py``: tool calls and history.
+"""Responses and conversation items as the types of ``events.py``: tool calls, approvals and history.
 
 Items come from ``llama-stack-client`` (pydantic objects, whose unknown fields stay
 reachable as attributes) or as plain dicts; ``get`` reads both. Imports no SDK.
@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from herd.apps.agents.steps import get
-from herd.apps.chat.events import HistoryItem, ToolCall
+from herd.apps.chat.events import ApprovalRequest, Decision, HistoryItem, ToolCall
 
 TOOL_TYPES = ("mcp_call", "function_call", "file_search_call", "code_interpreter_call", "web_search_call")
 
@@ -50,6 +50,41 @@ def tool_call(item: Any, done: bool, duration_s: float | None = None) -> ToolCal
     )
 
 
+def approval_request(item: Any) -> ApprovalRequest:
+    """An ``mcp_approval_request`` item as an ``ApprovalRequest``."""
+    return ApprovalRequest(
+        str(get(item, "id") or ""),
+        str(get(item, "name") or "?"),
+        get(item, "arguments") or "",
+        get(item, "server_label") or "",
+    )
+
+
+def request_item(request: ApprovalRequest) -> dict[str, Any]:
+    """The ``mcp_approval_request`` item a ``decide`` sends back: llama-stack matches a decision
+    to the call only through a request in the same input."""
+    return {
+        "type": "mcp_approval_request",
+        "id": request.request_id,
+        "name": request.name,
+        "arguments": request.arguments,
+        "server_label": request.server,
+    }
+
+
+def decision_item(decision: Decision) -> dict[str, Any]:
+    item = {"type": "mcp_approval_response", "approval_request_id": decision.request.request_id}
+    return {**item, "approve": decision.approve, **({"reason": decision.reason} if decision.reason else {})}
+
+
+def _decided(out: list[HistoryItem], item: Any) -> None:
+    """Puts an ``mcp_approval_response`` on the request it answers."""
+    for index, shown in enumerate(out):
+        if shown.approval is not None and shown.approval.request_id == get(item, "approval_request_id"):
+            decision = Decision(shown.approval, bool(get(item, "approve")), get(item, "reason") or "")
+            out[index] = replace(shown, decision=decision)
+
+
 def _message(item: Any) -> HistoryItem | None:
     role = get(item, "role")
     content = get(item, "content") or []
@@ -85,6 +120,12 @@ def history(items: list[Any]) -> list[HistoryItem]:
             if kind == "function_call":
                 function_calls[get(item, "call_id") or ""] = len(out)
             out.append(HistoryItem("tool", "", tool=tool_call(item, done=True)))
+        elif kind == "mcp_approval_request" and not any(
+            o.approval and o.approval.request_id == get(item, "id") for o in out
+        ):
+            out.append(HistoryItem("tool", "", approval=approval_request(item)))
+        elif kind == "mcp_approval_response":
+            _decided(out, item)
         elif kind == "function_call_output" and get(item, "call_id") in function_calls:
             index = function_calls[get(item, "call_id")]
             tool = out[index].tool

@@ -3,7 +3,7 @@
 llama-stack writes a Responses turn into the conversation only when the response
 completes (or ends incomplete); a stream the client closes leaves nothing there, and the
 response itself stays ``in_progress`` in the responses store. So after closing the stream
-the client adds the user's message and the partial answer itself, unless the server
+the client adds the user's message (or the approval decisions) and the partial answer itself, unless the server
 finished the turn in the meantime (the streamed message id is then already there).
 
 The next turn's model context may still miss it: llama-stack builds it from the chat
@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 RECENT = 20  # how many of the newest items to look through for the streamed message
 
 
-async def keep_partial(sdk: Any, stream: Any, conversation_id: str, message: Any, translator: ReplyTranslator) -> None:
+async def keep_partial(
+    sdk: Any, stream: Any, conversation_id: str, kept: list[Any], translator: ReplyTranslator
+) -> None:
     if stream is not None:
         with contextlib.suppress(Exception):  # closing is best effort: the connection may be gone already
             await stream.close()
@@ -36,7 +38,7 @@ async def keep_partial(sdk: Any, stream: Any, conversation_id: str, message: Any
         recent = await sdk.conversations.items.list(conversation_id, order="desc", limit=RECENT)
         if any(item.id in translator.message_ids for item in recent.data):
             return
-        await sdk.conversations.items.create(conversation_id, items=[message, *([assistant] if text else [])])
+        await sdk.conversations.items.create(conversation_id, items=[*kept, *([assistant] if text else [])])
     except (APIError, httpx.HTTPError) as exc:
         # Nobody is listening any more (the reply was closed); the log is the only place to say it.
         log.warning("could not keep the stopped reply in conversation %s: %s", conversation_id, exc)

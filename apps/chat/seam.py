@@ -14,7 +14,16 @@ implementation (``client.py``) speaks to the server through ``llama-stack-client
 from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
-from herd.apps.chat.events import Attachment, ConversationInfo, ErrorKind, HistoryItem, ReplyEvent, Settings, Target
+from herd.apps.chat.events import (
+    Attachment,
+    ConversationInfo,
+    Decision,
+    ErrorKind,
+    HistoryItem,
+    ReplyEvent,
+    Settings,
+    Target,
+)
 
 
 class ChatError(Exception):
@@ -57,6 +66,14 @@ class ChatClient(Protocol):
         Closing the iterator early (``aclose()``, or cancelling the task reading it) stops
         the generation on the server. Errors come as a final ``Failed`` event, not raised.
         """
+        ...
+
+    def decide(
+        self, conversation_id: str, decisions: Sequence[Decision], settings: Settings
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Answer the ``ApprovalRequest``s the last reply ended with, and stream the reply that
+        follows: approved calls run, denied ones are told to the model. Streams, stops and fails
+        like ``send``."""
         ...
 
     async def file_text(self, file_id: str) -> str:

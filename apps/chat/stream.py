@@ -11,7 +11,7 @@ from typing import Any
 
 from herd.apps.agents.steps import get
 from herd.apps.chat.events import Blocked, Citation, ErrorKind, Failed, Finished, ReplyEvent, ShieldVerdict, TextDelta
-from herd.apps.chat.items import TOOL_TYPES, tool_call
+from herd.apps.chat.items import TOOL_TYPES, approval_request, tool_call
 from herd.providers.shields.categories import NAMES
 
 
@@ -101,6 +101,8 @@ class ReplyTranslator:
             return self._added(get(event, "item"))
         elif kind == "response.output_item.done" and get(get(event, "item"), "type") in TOOL_TYPES:
             return [self._tool_done(get(event, "item"))]
+        elif kind == "response.output_item.done" and get(get(event, "item"), "type") == "mcp_approval_request":
+            return [approval_request(get(event, "item"))]
         elif kind == "response.completed":
             self.ended = True
             return [self._completed(get(event, "response"))]

@@ -5,6 +5,7 @@ the dialogs (rename, delete, settings) run in their callbacks. Widgets only post
 """
 
 import asyncio
+from collections.abc import AsyncGenerator
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,12 +15,13 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from herd.apps.chat import images
-from herd.apps.chat.events import Attachment, ConversationInfo, Failed, Finished, Settings, Target
+from herd.apps.chat.events import Attachment, ConversationInfo, Decision, Failed, Finished, ReplyEvent, Settings, Target
 from herd.apps.chat.screens.dialogs import ChoiceScreen, ConfirmScreen, TextScreen
 from herd.apps.chat.screens.info import CitationScreen, HelpScreen
 from herd.apps.chat.screens.reply import ReplyView, failure_text
 from herd.apps.chat.screens.settings import SettingsScreen
 from herd.apps.chat.seam import ChatClient, ChatError
+from herd.apps.chat.widgets.approval import ApprovalBlock
 from herd.apps.chat.widgets.composer import Composer, PromptInput
 from herd.apps.chat.widgets.log import MessageLog
 from herd.apps.chat.widgets.messages import AssistantMessage, CitationList, Notice, UserMessage
@@ -38,6 +40,8 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("ctrl+l", "pick", "Model", "Choose the model or agent this conversation talks to"),
     ("ctrl+s", "settings", "Settings", "Edit this conversation's model, system prompt and temperature"),
     ("ctrl+b", "sidebar", "Sidebar", "Show or hide the conversation list"),
+    ("f5", "approve", "Approve", "Approve the tool call that waits for your approval"),
+    ("f6", "deny", "Deny", "Deny the tool call that waits for your approval (asks why, for the model)"),
     ("ctrl+r", "retry", "Retry", "Reconnect to the server and resend the message that failed"),
     ("ctrl+g", "start_server", "Start server", "Start the embedded distribution here when no server answers"),
     ("ctrl+t", "app.toggle_theme", "Theme", "Switch between the light and the dark theme"),
@@ -184,12 +188,18 @@ class ChatScreen(Screen[None]):
             self.failed_message = (text, attachments)
             return
         assert self.conversation is not None
+        for block in self.log_view.waiting():
+            block.expire()  # the server asks again if the model still wants the call
         inline = bool(getattr(self.app, "inline_images", False))
         await self.log_view.add(UserMessage(text, attachments, inline=inline))
+        view = await self._stream(self.client.send(self.conversation.id, text, attachments, self.settings))
+        self._after(view, text, attachments)
+
+    async def _stream(self, stream: AsyncGenerator[ReplyEvent, None]) -> ReplyView:
+        """Show a reply as it comes; cancelling the worker stops it and keeps what came."""
         view = ReplyView(self.log_view, AssistantMessage(), self.can_start)
         await self.log_view.add(view.message)
         self.status.last = "generating… (escape stops)"
-        stream = self.client.send(self.conversation.id, text, attachments, self.settings)
         try:
             async for event in stream:
                 await view.show(event)
@@ -199,13 +209,15 @@ class ChatScreen(Screen[None]):
             done = await view.stopped()
             self.status.last = f"stopped after {done.total_s:.1f} s"
             raise
-        self._after(view, text, attachments)
+        return view
 
     def _after(self, view: ReplyView, text: str, attachments: tuple[Attachment, ...]) -> None:
         from herd.apps.chat.widgets.messages import stats_line
 
         outcome = view.outcome
-        if isinstance(outcome, Finished):
+        if isinstance(outcome, Finished) and self.log_view.waiting():
+            self.status.last = "approval needed: f5 approves, f6 denies"
+        elif isinstance(outcome, Finished):
             self.status.last = stats_line(outcome)
         elif isinstance(outcome, Failed):
             self.failed_message = (text, attachments)
@@ -227,6 +239,77 @@ class ChatScreen(Screen[None]):
             await self._error(exc)
             return False
         return True
+
+    # -- approvals ----------------------------------------------------------------
+
+    def _busy(self) -> bool:
+        if self.is_replying:
+            self.notify("A reply is still coming; press escape to stop it first", severity="warning")
+        return self.is_replying
+
+    def _unanswered(self) -> ApprovalBlock | None:
+        if self._busy():
+            return None
+        blocks = [b for b in self.log_view.waiting() if b.pending is None]
+        if not blocks:
+            self.notify("No tool call waits for your approval", severity="warning")
+        return blocks[0] if blocks else None
+
+    def action_approve(self) -> None:
+        block = self._unanswered()
+        if block is not None:
+            self._choose(block, Decision(block.request, True))
+
+    def action_deny(self) -> None:
+        block = self._unanswered()
+        if block is not None:
+            self._ask_why(block)
+
+    def _ask_why(self, block: ApprovalBlock) -> None:
+        question = f"Deny {block.request.label}: why? (told to the model; may be left empty)"
+        self.app.push_screen(
+            TextScreen(question, placeholder="e.g. not that file"),
+            lambda reason: None if reason is None else self._choose(block, Decision(block.request, False, reason)),
+        )
+
+    @on(ApprovalBlock.Decided)
+    def _decided(self, event: ApprovalBlock.Decided) -> None:
+        event.stop()
+        block = event.block
+        if not block.waiting or block.pending is not None or self._busy():
+            return
+        if event.approve:
+            self._choose(block, Decision(block.request, True))
+        else:
+            self._ask_why(block)
+
+    def _choose(self, block: ApprovalBlock, decision: Decision) -> None:
+        """Keep the answer; once every waiting call has one, send them all."""
+        block.choose(decision)
+        waiting = self.log_view.waiting()
+        if all(b.pending is not None for b in waiting):
+            self.answer(tuple((b, b.pending) for b in waiting if b.pending is not None))
+
+    @work(exclusive=True, group="reply")
+    async def answer(self, chosen: tuple[tuple[ApprovalBlock, Decision], ...]) -> None:
+        if self.conversation is None:
+            return
+        decisions = [d for _b, d in chosen]
+        try:
+            view = await self._stream(self.client.decide(self.conversation.id, decisions, self.settings))
+        except asyncio.CancelledError:
+            for block, decision in chosen:  # stopped: the answers were sent, and the client keeps them
+                block.decided(decision)
+            raise
+        failed = isinstance(view.outcome, Failed)
+        for block, decision in chosen:
+            if failed:
+                block.reopen()  # asked again: f5 / f6 send the answers anew
+            else:
+                block.decided(decision)
+        self._after(view, "", ())
+        if failed:
+            self.failed_message = None  # nothing to resend with ctrl+r: the calls wait again
 
     # -- actions ------------------------------------------------------------------
 

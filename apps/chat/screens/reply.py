@@ -2,7 +2,7 @@
 
 import time
 
-from herd.apps.chat.events import Blocked, Failed, Finished, ReplyEvent, TextDelta, ToolCall
+from herd.apps.chat.events import ApprovalRequest, Blocked, Failed, Finished, ReplyEvent, TextDelta, ToolCall
 from herd.apps.chat.widgets.log import MessageLog
 from herd.apps.chat.widgets.messages import AssistantMessage, Notice, blocked_text
 
@@ -36,6 +36,8 @@ class ReplyView:
             await self.message.write(event.text)
         elif isinstance(event, ToolCall):
             await self.message.tool(event)
+        elif isinstance(event, ApprovalRequest):
+            await self.message.approval(event)
         elif isinstance(event, Finished):
             self.outcome = event
             await self.message.finish(event)

@@ -9,13 +9,17 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from herd.apps.chat.events import HistoryItem
+from herd.apps.chat.widgets.approval import ApprovalBlock
 from herd.apps.chat.widgets.messages import AssistantMessage, Notice, UserMessage
 from herd.apps.chat.widgets.tool_block import ToolBlock
 
 WINDOW = 60
 
 
-def item_widget(item: HistoryItem) -> Widget:
+def item_widget(item: HistoryItem, waiting: bool = False) -> Widget:
+    """``waiting``: an approval that the user may still answer (none came after it)."""
+    if item.approval is not None:
+        return ApprovalBlock(item.approval, item.decision, waiting)
     if item.tool is not None:
         return ToolBlock(item.tool)
     if item.role == "user":
@@ -42,7 +46,9 @@ class MessageLog(VerticalScroll):
         self.hidden = max(0, len(self.items) - WINDOW)
         gc.unfreeze()  # the last conversation's widgets may be collected again
         await self.remove_children()
-        widgets = [item_widget(i) for i in self.items[self.hidden :]]
+        users = [n for n, i in enumerate(self.items) if i.role == "user"]
+        answerable = users[-1] + 1 if users else 0  # approvals after the last message may still be answered
+        widgets = [item_widget(i, n >= answerable) for n, i in enumerate(self.items) if n >= self.hidden]
         if self.hidden:
             widgets.insert(0, self._earlier_button())
         await self.mount_all(widgets)
@@ -66,6 +72,10 @@ class MessageLog(VerticalScroll):
         if self.hidden:
             widgets.insert(0, self._earlier_button())
         await self.mount_all(widgets, before=0 if self.children else None)
+
+    def waiting(self) -> list[ApprovalBlock]:
+        """The calls that wait for the user's answer."""
+        return [b for b in self.query(ApprovalBlock) if b.waiting]
 
     async def add(self, widget: Widget) -> Widget:
         await self.mount(widget)

@@ -10,7 +10,8 @@ from textual.message import Message
 from textual.widgets import Button, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from herd.apps.chat.events import Attachment, Blocked, Citation, Finished, ToolCall
+from herd.apps.chat.events import ApprovalRequest, Attachment, Blocked, Citation, Finished, ToolCall
+from herd.apps.chat.widgets.approval import ApprovalBlock
 from herd.apps.chat.widgets.attachments import attachment_view
 from herd.apps.chat.widgets.tool_block import ToolBlock
 
@@ -81,7 +82,8 @@ class StoredAnswer(Static):
 
 
 class AssistantMessage(Vertical):
-    """An answer: tool blocks as they come, then the text (streamed), then citations and timings.
+    """An answer: tool blocks (and calls waiting for approval) as they come, then the text
+    (streamed), then citations and timings.
 
     A ``stored`` answer (from the history) is drawn as one ``StoredAnswer`` widget."""
 
@@ -116,6 +118,9 @@ class AssistantMessage(Vertical):
         block = ToolBlock(call)
         self._tools[call.call_id] = block
         await self.query_one(".tools", Vertical).mount(block)
+
+    async def approval(self, request: ApprovalRequest) -> None:
+        await self.query_one(".tools", Vertical).mount(ApprovalBlock(request))
 
     async def finish(self, done: Finished) -> None:
         await self.end()

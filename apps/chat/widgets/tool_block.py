@@ -9,7 +9,7 @@ from herd.apps.chat.events import ToolCall
 MAX_SHOWN = 4000  # characters of a result shown; the rest is cut with a note
 
 
-def _pretty(arguments: str) -> str:
+def pretty(arguments: str) -> str:
     try:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
     except ValueError:
@@ -50,7 +50,7 @@ class ToolBlock(Collapsible):
         self._fill()
 
     def _fill(self) -> None:
-        self._arguments.update(f"arguments:\n{_pretty(self.call.arguments) or '(none)'}")
+        self._arguments.update(f"arguments:\n{pretty(self.call.arguments) or '(none)'}")
         if self.call.error:
             self._result.update(f"error:\n{_cut(self.call.error)}")
         elif self.call.done:
