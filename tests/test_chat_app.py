@@ -594,6 +594,24 @@ async def test_an_attached_image_is_shown_in_the_composer_and_sent(
         assert not attached_line(app).display, "the attachment stayed for the next message"
 
 
+async def test_on_a_terminal_that_shows_images_the_attachment_is_drawn_inline(tmp_path: Path) -> None:
+    from textual_image.widget import Image
+
+    path = write_image(tmp_path, "chart.png", "PNG")
+    fake = FakeChatClient()
+    app = ChatApp(fake, inline_images=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await attach_through_dialog(pilot, app, str(path))
+        await wait_for(pilot, lambda: not isinstance(app.screen, TextScreen), "the dialog to close")
+        await send(pilot, "what is in it?")
+        await reply_done(pilot)
+        message = log_of(app).query_one(UserMessage)
+        (drawn,) = message.query(".inline-image")
+        assert isinstance(drawn, Image) and drawn.region.height > 0
+        assert not message.query(".image-placeholder")
+
+
 async def test_files_that_are_not_images_are_refused_and_nothing_is_attached(tmp_path: Path) -> None:
     text_file = tmp_path / "notes.png"  # named like an image; its content decides
     text_file.write_text("just text\n")
