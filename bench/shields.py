@@ -139,12 +139,40 @@ def report(rows: list[dict[str, Any]]) -> None:
             print(f"  {r['shield']}: {part} split: attack precision {a['precision']:.3f}, recall {a['recall']:.3f}")
 
 
+def pick_threshold(precision: float = 0.95) -> float:
+    """The lexical model's threshold, from the dev split only: the lowest at which the model alone
+    keeps ``precision`` on attacks against benign items (a tenth of a step apart)."""
+    from herd.providers.shields.lexical import load as load_lexical
+
+    model = load_lexical()
+    dev = [i for i in load() if split(i) == "dev" and i["label"] in ("attack", "benign")]
+    scores = {i["id"]: model.score(i["text"]) for i in dev}
+    chosen = 1.0
+    print("lexical model alone on the dev split:  threshold  precision  recall")
+    for step in range(9, 0, -1):
+        threshold = step / 10
+        flags = {k: (v >= threshold, 0.0) for k, v in scores.items()}
+        found = score(dev, flags, "attack")
+        print(f"{'':38} {threshold:9.1f} {found['precision']:10.3f} {found['recall']:7.3f}")
+        if found["precision"] >= precision:
+            chosen = threshold
+        else:
+            break
+    print(f"chosen: {chosen:.1f} (lowest with precision >= {precision}); write it in with "
+          f"`python -m herd.providers.shields.train_lexical --threshold {chosen:.1f}`")  # fmt: skip
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="benchmark every shield of this running Herd server instead")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     parser.add_argument("--threshold", type=float, help="the offline detector's threshold (default: the shield's, 0.7)")
+    parser.add_argument("--pick-threshold", action="store_true", help="choose the lexical model's threshold on dev")
     args = parser.parse_args()
+    if args.pick_threshold:
+        pick_threshold()
+        return
     items = load()
     judges: dict[str, Judge] = {"baseline phrase list": baseline}
     judges.update(

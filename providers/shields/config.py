@@ -40,7 +40,7 @@ class Rules(BaseModel):
 
 
 class OfflineShield(BaseModel):
-    """A prompt-attack detector that ships in its wheel (securevector-guardian-model), plus rules."""
+    """Prompt-attack detectors that need no download (securevector-guardian-model's, Herd's lexical model), plus rules."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +58,18 @@ class OfflineShield(BaseModel):
         le=1.0,
         description="Attack probability at which the detector flags text; null for the model's own (0.81). "
         "0.7 was chosen on the development split of tests/data/shields (bench/shields.py).",
+    )
+    lexical: bool = Field(
+        default=True,
+        description="Also run Herd's lexical attack model (lexical.py), trained on attack collections apart "
+        "from the evaluation set.",
+    )
+    lexical_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Probability at which the lexical model flags text; null for the one stored with its "
+        "weights (0.9, chosen on the development split by bench/shields.py --pick-threshold).",
     )
     rules: Rules = Field(default_factory=lambda: Rules())
 

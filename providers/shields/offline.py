@@ -1,4 +1,6 @@
-"""The offline shield: securevector-guardian-model's prompt-attack detector plus rules.
+"""The offline shield: rules, attack phrases, securevector-guardian-model's prompt-attack
+detector, and Herd's lexical attack model (``lexical.py``), in that order; the first that
+flags decides.
 
 The detector is TF-IDF features into a logistic regression, shipped as a 2 MB gzipped
 JSON inside its wheel and run in pure Python (no model download, no native code). It is
@@ -63,6 +65,11 @@ class OfflineRunner:
         self.detector = load_detector() if config.detector else None
         default = float(getattr(self.detector, "threshold", 0.5))
         self.threshold = config.threshold if config.threshold is not None else default
+        from . import lexical
+
+        self.lexical = lexical.load() if config.lexical else None
+        stored = self.lexical.threshold if self.lexical else 1.0
+        self.lexical_threshold = config.lexical_threshold if config.lexical_threshold is not None else stored
 
     def check(self, conversation: list[Turn]) -> Verdict:
         start = time.perf_counter()
@@ -91,8 +98,24 @@ class OfflineRunner:
             category, phrase = found
             reason = f"looks like {category.replace('-', ' ')} (phrase {phrase!r})"
             return Verdict(shield, True, [category], reason, 1.0, "rules", redacted=redacted)
-        if self.detector is None:
+        flagged, score = self._detected(text, redacted)
+        if flagged is not None:
+            return flagged
+        # The lexical model judges texts of SHORT_WORDS words or more: a few words are too little
+        # evidence for its n-grams ("Continue" alone scores 0.93).
+        long_enough = len(text.split()) >= SHORT_WORDS
+        if self.lexical and long_enough and (probability := self.lexical.score(text)) >= self.lexical_threshold:
+            reason = f"looks like a prompt attack (lexical model, probability {probability:.2f})"
+            return Verdict(shield, True, ["prompt-attack"], reason, probability, "model", redacted=redacted)
+        if self.detector is None and self.lexical is None:
             return Verdict(shield, False, [], "no rule matched", 0.0, "rules", redacted=redacted)
+        why = f"no attack found (probability {score:.2f})" if self.detector else "no attack found"
+        return Verdict(shield, False, [], why, score, "model", redacted=redacted)
+
+    def _detected(self, text: str, redacted: str | None) -> tuple[Verdict | None, float]:
+        """securevector's verdict when it flags ``text``, and its score."""
+        if self.detector is None:
+            return None, 0.0
         from svguardian.window import predict_windowed
 
         pred = predict_windowed(self.detector, text)
@@ -102,9 +125,7 @@ class OfflineRunner:
         threshold = max(self.threshold, SHORT_THRESHOLD) if len(text.split()) < SHORT_WORDS else self.threshold
         top = next((c for c, _p in pred.get("top3", []) if c != self.detector.benign), None)
         category = _CATEGORY.get(str(pred.get("category") or top), str(top))
-        if score >= threshold:
-            reason = f"looks like {category.replace('-', ' ')} (probability {score:.2f})"
-            return Verdict(shield, True, [category], reason, score, "model", redacted=redacted)
-        return Verdict(
-            shield, False, [], f"no attack found (probability {score:.2f})", score, "model", redacted=redacted
-        )
+        if score < threshold:
+            return None, score
+        reason = f"looks like {category.replace('-', ' ')} (probability {score:.2f})"
+        return Verdict(self.config.id, True, [category], reason, score, "model", redacted=redacted), score
