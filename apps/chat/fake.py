@@ -117,14 +117,20 @@ class FakeChatClient:
             raise ChatError(f"conversation {conversation_id} does not exist on {self.url}", "missing")
         return self._conversations[conversation_id]
 
-    async def send(
-        self, conversation_id: str, text: str, attachments: Sequence[Attachment], settings: Settings
-    ) -> AsyncGenerator[ReplyEvent, None]:
+    def _refused(self, conversation_id: str) -> Failed | None:
+        """What a reply fails with before it starts: no server, a scripted error, no such conversation."""
         try:
             self._check()
             self._get(conversation_id)
         except ChatError as exc:
-            yield Failed(exc.message, exc.kind)
+            return Failed(exc.message, exc.kind)
+        return None
+
+    async def send(
+        self, conversation_id: str, text: str, attachments: Sequence[Attachment], settings: Settings
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        if (refused := self._refused(conversation_id)) is not None:
+            yield refused
             return
         self.calls.append(SentMessage(conversation_id, text, tuple(attachments), settings))
         async for event in self._play(conversation_id, [HistoryItem("user", text, tuple(a.name for a in attachments))]):
@@ -133,11 +139,8 @@ class FakeChatClient:
     async def decide(
         self, conversation_id: str, decisions: Sequence[Decision], settings: Settings
     ) -> AsyncGenerator[ReplyEvent, None]:
-        try:
-            self._check()
-            self._get(conversation_id)
-        except ChatError as exc:
-            yield Failed(exc.message, exc.kind)
+        if (refused := self._refused(conversation_id)) is not None:
+            yield refused
             return
         self.decisions.append(tuple(decisions))
         answered = {d.request.request_id: d for d in decisions}
