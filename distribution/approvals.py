@@ -45,10 +45,12 @@ async def _requests(impls: dict[Any, Any], body: dict[str, Any]) -> dict[str, di
     """The approval requests the request answers, by id: given in its input (as a client of a
     conversation sends them, for llama-stack to match), or stored where it continues from."""
     given = [i for i in body.get("input") or [] if isinstance(i, dict)]
-    found = {}
-    for data in [*map(_as_dict, await _stored(impls, body)), *given]:
+    found = {str(i["id"]): i for i in given if i.get("type") == "mcp_approval_request" and "id" in i}
+    if all(str(d.get("approval_request_id")) in found for d in denials(body)):
+        return found  # all given: no need to read where the request continues from
+    for data in map(_as_dict, await _stored(impls, body)):
         if data.get("type") == "mcp_approval_request":
-            found[str(data["id"])] = data
+            found.setdefault(str(data["id"]), data)
     return found
 
 

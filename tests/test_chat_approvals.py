@@ -148,6 +148,8 @@ async def test_answers_the_server_fails_to_take_are_asked_again() -> None:
         await reply_done(pilot)
         (block,) = blocks(app)
         assert block.waiting and block.pending is None and state(block) == "waiting for your answer"
+        assert "failed (f5 / f6 answer again)" in status_text(app)
+        assert chat_screen(app).failed_message is None  # ctrl+r has no message to resend
         fake.enqueue(TextDelta("Saved."), Finished("r3", "Saved."))
         await pilot.press("f5")
         await wait_for(pilot, lambda: len(fake.decisions) == 2, "the decision to be sent again")

@@ -120,9 +120,7 @@ def history(items: list[Any]) -> list[HistoryItem]:
             if kind == "function_call":
                 function_calls[get(item, "call_id") or ""] = len(out)
             out.append(HistoryItem("tool", "", tool=tool_call(item, done=True)))
-        elif kind == "mcp_approval_request" and not any(
-            o.approval and o.approval.request_id == get(item, "id") for o in out
-        ):
+        elif kind == "mcp_approval_request":  # kept once: a request sent again is upserted by its id
             out.append(HistoryItem("tool", "", approval=approval_request(item)))
         elif kind == "mcp_approval_response":
             _decided(out, item)

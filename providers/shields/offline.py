@@ -98,13 +98,13 @@ class OfflineRunner:
             category, phrase = found
             reason = f"looks like {category.replace('-', ' ')} (phrase {phrase!r})"
             return Verdict(shield, True, [category], reason, 1.0, "rules", redacted=redacted)
-        flagged, score = self._detected(text, redacted)
+        short = len(text.split()) < SHORT_WORDS
+        flagged, score = self._detected(text, short, redacted)
         if flagged is not None:
             return flagged
         # The lexical model judges texts of SHORT_WORDS words or more: a few words are too little
         # evidence for its n-grams ("Continue" alone scores 0.93).
-        long_enough = len(text.split()) >= SHORT_WORDS
-        if self.lexical and long_enough and (probability := self.lexical.score(text)) >= self.lexical_threshold:
+        if self.lexical and not short and (probability := self.lexical.score(text)) >= self.lexical_threshold:
             reason = f"looks like a prompt attack (lexical model, probability {probability:.2f})"
             return Verdict(shield, True, ["prompt-attack"], reason, probability, "model", redacted=redacted)
         if self.detector is None and self.lexical is None:
@@ -112,7 +112,7 @@ class OfflineRunner:
         why = f"no attack found (probability {score:.2f})" if self.detector else "no attack found"
         return Verdict(shield, False, [], why, score, "model", redacted=redacted)
 
-    def _detected(self, text: str, redacted: str | None) -> tuple[Verdict | None, float]:
+    def _detected(self, text: str, short: bool, redacted: str | None) -> tuple[Verdict | None, float]:
         """securevector's verdict when it flags ``text``, and its score."""
         if self.detector is None:
             return None, 0.0
@@ -122,7 +122,7 @@ class OfflineRunner:
         score = float(pred["malicious_score"])
         # A few words give the n-gram model little evidence: greetings and "Continue" score
         # 0.55-0.82, the short attacks tried 0.86-1.0, so short texts need more.
-        threshold = max(self.threshold, SHORT_THRESHOLD) if len(text.split()) < SHORT_WORDS else self.threshold
+        threshold = max(self.threshold, SHORT_THRESHOLD) if short else self.threshold
         top = next((c for c, _p in pred.get("top3", []) if c != self.detector.benign), None)
         category = _CATEGORY.get(str(pred.get("category") or top), str(top))
         if score < threshold:

@@ -193,7 +193,7 @@ class ChatScreen(Screen[None]):
         inline = bool(getattr(self.app, "inline_images", False))
         await self.log_view.add(UserMessage(text, attachments, inline=inline))
         view = await self._stream(self.client.send(self.conversation.id, text, attachments, self.settings))
-        self._after(view, text, attachments)
+        self._after(view, (text, attachments))
 
     async def _stream(self, stream: AsyncGenerator[ReplyEvent, None]) -> ReplyView:
         """Show a reply as it comes; cancelling the worker stops it and keeps what came."""
@@ -211,7 +211,8 @@ class ChatScreen(Screen[None]):
             raise
         return view
 
-    def _after(self, view: ReplyView, text: str, attachments: tuple[Attachment, ...]) -> None:
+    def _after(self, view: ReplyView, resend: tuple[str, tuple[Attachment, ...]] | None) -> None:
+        """The status line after a reply; ``resend`` is the message ctrl+r sends again if it failed."""
         from herd.apps.chat.widgets.messages import stats_line
 
         outcome = view.outcome
@@ -220,8 +221,8 @@ class ChatScreen(Screen[None]):
         elif isinstance(outcome, Finished):
             self.status.last = stats_line(outcome)
         elif isinstance(outcome, Failed):
-            self.failed_message = (text, attachments)
-            self.status.last = "failed (ctrl+r retries)"
+            self.failed_message = resend
+            self.status.last = "failed (ctrl+r retries)" if resend else "failed (f5 / f6 answer again)"
             if outcome.kind == "down":
                 self.connected = False
                 self.status.add_class("down")
@@ -256,16 +257,18 @@ class ChatScreen(Screen[None]):
         return blocks[0] if blocks else None
 
     def action_approve(self) -> None:
-        block = self._unanswered()
-        if block is not None:
-            self._choose(block, Decision(block.request, True))
+        if (block := self._unanswered()) is not None:
+            self._answer(block, True)
 
     def action_deny(self) -> None:
-        block = self._unanswered()
-        if block is not None:
-            self._ask_why(block)
+        if (block := self._unanswered()) is not None:
+            self._answer(block, False)
 
-    def _ask_why(self, block: ApprovalBlock) -> None:
+    def _answer(self, block: ApprovalBlock, approve: bool) -> None:
+        """Approve the call, or ask why it is denied; then keep the answer."""
+        if approve:
+            self._choose(block, Decision(block.request, True))
+            return
         question = f"Deny {block.request.label}: why? (told to the model; may be left empty)"
         self.app.push_screen(
             TextScreen(question, placeholder="e.g. not that file"),
@@ -276,12 +279,8 @@ class ChatScreen(Screen[None]):
     def _decided(self, event: ApprovalBlock.Decided) -> None:
         event.stop()
         block = event.block
-        if not block.waiting or block.pending is not None or self._busy():
-            return
-        if event.approve:
-            self._choose(block, Decision(block.request, True))
-        else:
-            self._ask_why(block)
+        if block.waiting and block.pending is None and not self._busy():
+            self._answer(block, event.approve)
 
     def _choose(self, block: ApprovalBlock, decision: Decision) -> None:
         """Keep the answer; once every waiting call has one, send them all."""
@@ -307,9 +306,7 @@ class ChatScreen(Screen[None]):
                 block.reopen()  # asked again: f5 / f6 send the answers anew
             else:
                 block.decided(decision)
-        self._after(view, "", ())
-        if failed:
-            self.failed_message = None  # nothing to resend with ctrl+r: the calls wait again
+        self._after(view, None)  # nothing for ctrl+r to resend: the calls wait again
 
     # -- actions ------------------------------------------------------------------
 

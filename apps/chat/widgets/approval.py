@@ -69,24 +69,24 @@ class ApprovalBlock(Vertical):
         event.stop()
         self.post_message(self.Decided(self, event.button.id == "approve"))
 
+    def _refresh(self) -> None:
+        self.set_class(not self.waiting or self.pending is not None, "answered")
+        self._state.update(self._state_text())
+
     def choose(self, decision: Decision) -> None:
         """Remember the user's answer until the screen sends it with the others."""
         self.pending = decision
-        self.set_class(True, "answered")
-        self._state.update(self._state_text())
+        self._refresh()
 
     def decided(self, decision: Decision) -> None:
         self.decision, self.pending, self.waiting = decision, None, False
-        self.set_class(True, "answered")
-        self._state.update(self._state_text())
+        self._refresh()
 
     def reopen(self) -> None:
         """The decisions could not be sent (the server failed): ask again."""
         self.pending, self.waiting = None, True
-        self.set_class(False, "answered")
-        self._state.update(self._state_text())
+        self._refresh()
 
     def expire(self) -> None:
         self.pending, self.waiting = None, False
-        self.set_class(True, "answered")
-        self._state.update(self._state_text())
+        self._refresh()
