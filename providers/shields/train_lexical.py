@@ -196,9 +196,16 @@ def train(indexes: list[np.ndarray], labels: np.ndarray, epochs: int = 12, rate:
     return LexicalModel(weights.astype(np.float32), bias, 0.5)
 
 
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not a probability; give a number from 0 to 1")
+    return number
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threshold", type=float, default=0.5, help="written into the weights file")
+    parser.add_argument("--threshold", type=_probability, default=0.5, help="written into the weights file")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
