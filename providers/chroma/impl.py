@@ -21,7 +21,10 @@ Herd keeps it and changes what llama-stack's own chroma adapter gets wrong:
 - files are read by ``extract.py`` (.txt, .md, .html, .pdf, .docx) and cut into token
   windows that carry their location;
 - llama-stack logs every retrieved chunk at INFO, which costs more than the search
-  itself; that logger is set to WARNING unless ``LLAMA_STACK_LOGGING`` sets ``providers``.
+  itself; that logger is set to WARNING unless ``LLAMA_STACK_LOGGING`` sets ``providers``;
+- llama-stack parses all of tiktoken's cl100k_base at start-up (~0.16 s here) only to fail
+  fast where it cannot be downloaded. Herd checks its seeded offline copy instead (present,
+  hash right) and the chunker parses it on first use.
 """
 
 import contextvars
@@ -34,6 +37,7 @@ from urllib.parse import urlparse
 from llama_stack.core.storage.datatypes import KVStoreReference
 from llama_stack.core.storage.kvstore import kvstore_impl
 from llama_stack.log import get_logger
+from llama_stack.providers.utils.memory import openai_vector_store_mixin
 from llama_stack.providers.utils.memory.openai_vector_store_mixin import (
     OPENAI_VECTOR_STORES_FILES_PREFIX,
     OpenAIVectorStoreMixin,
@@ -60,7 +64,7 @@ from llama_stack_api.vector_io.models import (
     VectorStoreChunkingStrategyStaticConfig,
 )
 
-from herd.errors import InvalidRequest
+from herd.errors import ConfigError, InvalidRequest
 
 from .chunking import chunk_document
 from .config import ChromaVectorIOConfig
@@ -99,6 +103,7 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         self.client = await run(_open_client, self.location, config=self.config, location=self.location)
         for raw in await self.kvstore.values_in_range(STORES_PREFIX, STORES_PREFIX + "\xff"):
             await self._open(VectorStore.model_validate_json(raw))
+        openai_vector_store_mixin.validate_tiktoken_encoding = _offline_encoding_ready
         await self.initialize_openai_vector_stores()
         await self._roll_back_unfinished_attaches()
 
@@ -260,6 +265,15 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         content = await self.files_api.openai_retrieve_file_content(RetrieveFileContentRequest(file_id=file_id))
         document = extract(file_response.filename, bytes(content.body))
         return chunk_document(file_id, document, max_chunk_size_tokens, chunk_overlap_tokens, dict(attributes))
+
+
+def _offline_encoding_ready(name: str = "cl100k_base") -> None:
+    """Stands in for llama-stack's start-up check of the tokenizer: the seeded copy is there and intact."""
+    from herd.distribution.server import seed_tiktoken_cache
+
+    if name != "cl100k_base":
+        raise ConfigError(f"Herd ships tiktoken's cl100k_base offline, not {name!r}")
+    seed_tiktoken_cache()
 
 
 def _only_what_is_returned(request: QueryChunksRequest) -> QueryChunksRequest:
