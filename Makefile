@@ -65,6 +65,7 @@ bench-cuda: install-cuda
 
 bench: install
 	$(VENV)/bin/python bench/inference.py
+	$(VENV)/bin/python bench/ttft_breakdown.py
 	$(VENV)/bin/python bench/tool_calls.py
 	$(VENV)/bin/python bench/rag.py
 	$(VENV)/bin/python bench/tools.py

@@ -35,13 +35,17 @@ class Launched:
         self.started = time.perf_counter()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [str(Path(sys.executable).with_name("herd")), "run", str(path), "--port", str(self.port)],
+                self.command(path),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def command(self, path: Path) -> list[str]:
+        """The server's command line: ``herd run`` of the run config at ``path``."""
+        return [str(Path(sys.executable).with_name("herd")), "run", str(path), "--port", str(self.port)]
 
     def wait(self, path: str, ok: Callable[[httpx.Response], bool], timeout: float) -> float:
         """Seconds from the launch until ``GET path`` satisfies ``ok``; exits the benchmark if it never does."""
