@@ -160,3 +160,30 @@ def test_a_chroma_server_that_goes_away_is_a_503_with_a_reason(herd_server_facto
         assert _ranked(oa, store) == before
     finally:
         _stop(chroma)
+
+
+def _chromadb_loaded(server: Any) -> bool:
+    """Whether the server process has chromadb's native bindings mapped (chromadb imported)."""
+    return "chromadb_rust_bindings" in Path(f"/proc/{server.process.pid}/maps").read_text()
+
+
+def test_the_embedded_chromadb_opens_when_a_store_first_needs_it(herd_server_factory: Any, tmp_path: Path) -> None:
+    config = templates.embedded(chat_model=TINY_MODEL)
+    server = herd_server_factory(config, "herd-lazy-chroma")
+    folder = server.home / "embedded" / "chroma"
+    assert folder.is_dir() and not any(folder.iterdir())  # made at start-up, not opened
+    assert not _chromadb_loaded(server)
+    oa = _client(server)
+    assert oa.vector_stores.list().data == []  # listing reads the records, not chromadb
+    store = oa.vector_stores.create(name="first").id
+    assert _chromadb_loaded(server) and (folder / "chroma.sqlite3").exists()
+    attach(oa, store, FILES[0], (CORPUS / FILES[0]).read_bytes())
+    assert _ranked(oa, store)
+    server.stop()
+
+    again = start_server(config, server.home, tmp_path / "again")
+    try:
+        assert _chromadb_loaded(again)  # a kept store is opened at start-up
+        assert _ranked(_client(again), store)
+    finally:
+        again.stop()

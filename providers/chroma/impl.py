@@ -24,9 +24,14 @@ Herd keeps it and changes what llama-stack's own chroma adapter gets wrong:
   itself; that logger is set to WARNING unless ``LLAMA_STACK_LOGGING`` sets ``providers``;
 - llama-stack parses all of tiktoken's cl100k_base at start-up (~0.16 s here) only to fail
   fast where it cannot be downloaded. Herd checks its seeded offline copy instead (present,
-  hash right) and the chunker parses it on first use.
+  hash right) and the chunker parses it on first use;
+- an embedded chromadb is opened when a vector store first needs it, not at start-up:
+  importing chromadb and opening its folder take ~0.6 s here, which a server that only
+  chats never needs. Stores kept from an earlier run are opened at start-up as before, and
+  a Chroma server (``url``) is reached at start-up so that a wrong address fails there.
 """
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -94,22 +99,34 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         self.config = config
         self.location = config.url or os.path.expanduser(config.path or "")
         self.client: Any = None
+        self.opening = asyncio.Lock()
         self.cache: dict[str, VectorStoreWithIndex] = {}
 
     async def initialize(self) -> None:
         if "providers" not in os.environ.get("LLAMA_STACK_LOGGING", ""):
             logging.getLogger("llama_stack.providers.utils.memory.vector_store").setLevel(logging.WARNING)
         self.kvstore = await kvstore_impl(KVStoreReference(**self.config.persistence.model_dump()))
-        self.client = await run(_open_client, self.location, config=self.config, location=self.location)
+        if self.config.url:
+            await self._chroma()
+        else:
+            _make_folder(self.location)  # an unusable folder still fails at start-up
         for raw in await self.kvstore.values_in_range(STORES_PREFIX, STORES_PREFIX + "\xff"):
             await self._open(VectorStore.model_validate_json(raw))
         openai_vector_store_mixin.validate_tiktoken_encoding = _offline_encoding_ready
         await self.initialize_openai_vector_stores()
         await self._roll_back_unfinished_attaches()
 
+    async def _chroma(self) -> Any:
+        """The chromadb client, opened by the first caller that needs it."""
+        async with self.opening:
+            if self.client is None:
+                self.client = await run(_open_client, self.location, config=self.config, location=self.location)
+        return self.client
+
     async def _open(self, store: VectorStore) -> VectorStoreWithIndex:
+        client = await self._chroma()
         collection = await run(
-            self.client.get_or_create_collection,
+            client.get_or_create_collection,
             self.location,
             name=collection_name(store.identifier),
             metadata={"hnsw:space": "cosine"},
@@ -133,9 +150,10 @@ class ChromaVectorIO(OpenAIVectorStoreMixin, VectorIO, VectorStoresProtocolPriva
         prefix = f"{OPENAI_VECTOR_STORES_FILES_PREFIX}{vector_store_id}:"
         for key in await self.kvstore.keys_in_range(prefix, prefix + "\xff"):
             await self.kvstore.delete(key)
-        names = {c.name for c in await run(self.client.list_collections, self.location)}
+        client = await self._chroma()
+        names = {c.name for c in await run(client.list_collections, self.location)}
         if collection_name(vector_store_id) in names:
-            await run(self.client.delete_collection, self.location, name=collection_name(vector_store_id))
+            await run(client.delete_collection, self.location, name=collection_name(vector_store_id))
 
     def _store(self, vector_store_id: str) -> VectorStoreWithIndex:
         try:
@@ -289,6 +307,16 @@ def _only_what_is_returned(request: QueryChunksRequest) -> QueryChunksRequest:
         return request
     params["max_chunks"] = params["max_num_results"]
     return request.model_copy(update={"params": params})
+
+
+def _make_folder(location: str) -> None:
+    try:
+        os.makedirs(location, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the vector store folder {location} ({exc.strerror}); fix its permissions or set "
+            "another `path` on the chroma provider"
+        ) from exc
 
 
 def _open_client(config: ChromaVectorIOConfig, location: str) -> Any:
