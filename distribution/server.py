@@ -11,6 +11,8 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +82,8 @@ def build_app(config_path: Path, max_request_bytes: int, started: float, drain: 
     from herd.distribution.middleware import HerdMiddleware
     from herd.distribution.stream_end import StreamEnd
 
-    app = create_app()
+    with routers_built_once():
+        app = create_app()
     http_errors.install(app)
     openapi_doc.install(app)  # the error responses the schema refers to are http_errors' bodies
     # A stream's end is part of how its errors read: without `[DONE]` a cut stream looks finished.
@@ -91,6 +94,33 @@ def build_app(config_path: Path, max_request_bytes: int, started: float, drain: 
     gateway = _gateway(app, config_path)
     herd = HerdMiddleware(app, max_request_bytes, started, gateway, _safety(app), mcp, gateway.limits)
     return Guard(herd, drain, access(gateway.auth, keys))
+
+
+@contextmanager
+def routers_built_once() -> Iterator[None]:
+    """While it lasts, each API's FastAPI router is built once and handed out again.
+
+    llama-stack 0.7.3's ``create_app`` builds every router twice: once for its metrics
+    middleware's route map, which only reads the routes, then for the app (0.1-0.25 s of
+    start-up here).
+    """
+    from llama_stack.core.server import fastapi_router_registry as registry
+    from llama_stack.core.server import server as stack_server
+
+    build = registry.build_fastapi_router
+    built: dict[tuple[Any, int], tuple[Any, Any]] = {}  # the impl is kept so that its id stays its own
+
+    def build_once(api: Any, impl: Any) -> Any:
+        key = (api, id(impl))
+        if key not in built:
+            built[key] = (impl, build(api, impl))
+        return built[key][1]
+
+    registry.build_fastapi_router = stack_server.build_fastapi_router = build_once
+    try:
+        yield
+    finally:
+        registry.build_fastapi_router = stack_server.build_fastapi_router = build
 
 
 def access(settings: Any, given: list[str]) -> Any:

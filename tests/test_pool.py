@@ -25,3 +25,23 @@ def test_a_release_run_while_the_lock_is_held_does_not_deadlock() -> None:
     assert pool.inflight[MODEL] == 0
     release()  # idempotent
     assert pool.inflight[MODEL] == 0
+
+
+def test_a_models_load_time_counts_its_engine_being_built_too(monkeypatch) -> None:
+    import time
+
+    class SlowEngine:
+        load_seconds = None
+
+        def load(self) -> None:
+            time.sleep(0.05)
+
+    def build(_entry: object) -> SlowEngine:
+        time.sleep(0.1)  # the engine's import, the weights found, their metadata read
+        return SlowEngine()
+
+    pool = ModelPool(EmbeddedInferenceConfig(models=[MODEL]))
+    monkeypatch.setattr(pool, "_build", build)
+    pool.start_loading(MODEL).result(timeout=5)
+    assert pool.loaded()[MODEL]["load_seconds"] >= 0.15
+    pool.shutdown()

@@ -7,18 +7,14 @@ JSON-schema constrained decoding. Its ``handle_*`` calls block the calling threa
 call a streaming callback on that same thread; the async side lives in ``impl.py``.
 """
 
-import logging
 import os
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from herd.distribution.catalog import ModelEntry, template_text
 from herd.errors import ContextOverflow, EngineFailure, InvalidRequest
-
-log = logging.getLogger("herd.engine")
 
 Chunk = dict[str, Any]
 
@@ -74,7 +70,7 @@ class LlamaCppEngine:
         self.threads = threads or os.cpu_count() or 1
         self.template_supports_tools = entry.chat_template != "gguf" or self._gguf_template_has_tools()
         self.server: Any = None
-        self.load_seconds: float | None = None
+        self.load_seconds: float | None = None  # set by the pool, which times the whole load
 
     def _gguf_template_has_tools(self) -> bool:
         from herd.distribution.gguf import read_metadata
@@ -84,7 +80,6 @@ class LlamaCppEngine:
     def load(self) -> None:
         import xllamacpp as xlc
 
-        start = time.perf_counter()
         params, _ = server_params(self.path, self.ctx_per_slot * self.n_parallel, self.threads)
         params.n_parallel = self.n_parallel
         override = template_text(self.entry.chat_template)
@@ -94,8 +89,6 @@ class LlamaCppEngine:
             self.server = xlc.Server(params)
         except Exception as exc:  # llama.cpp reports load failures as generic errors
             raise EngineFailure(f"could not load model '{self.entry.id}' from {self.path}: {exc}") from exc
-        self.load_seconds = time.perf_counter() - start
-        log.info("loaded %s in %.2f s", self.entry.id, self.load_seconds)
 
     def check_max_tokens(self, body: dict[str, Any]) -> None:
         wanted = body.get("max_tokens") or body.get("max_completion_tokens")

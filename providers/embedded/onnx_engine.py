@@ -5,7 +5,6 @@ the model's 256-token limit, mean pooling over the attention mask, L2 normalisat
 No torch, no model hub.
 """
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ class OnnxEmbedder:
         self.model_path = model_path
         self.tokenizer_path = tokenizer_path
         self.threads = threads
-        self.load_seconds: float | None = None
+        self.load_seconds: float | None = None  # set by the pool, which times the whole load
         self.session: Any = None  # onnxruntime.InferenceSession once loaded
         self.tokenizer: Any = None  # tokenizers.Tokenizer once loaded
 
@@ -28,7 +27,6 @@ class OnnxEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        start = time.perf_counter()
         options = ort.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
@@ -37,7 +35,6 @@ class OnnxEmbedder:
         tokenizer.enable_truncation(max_length=self.entry.context_length)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.tokenizer = tokenizer
-        self.load_seconds = time.perf_counter() - start
 
     def embed(self, texts: list[str], batch_size: int = 32) -> tuple[list[np.ndarray], int]:
         """Unit-length vectors for ``texts`` and the number of tokens read."""

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -49,6 +50,16 @@ class ModelPool:
     # -- loading ---------------------------------------------------------
 
     def _build_and_load(self, entry: ModelEntry) -> Any:
+        """The loaded engine; its ``load_seconds`` counts all of it: the engine's import, the
+        weights found (or joined), their metadata read, and the load itself."""
+        start = time.perf_counter()
+        engine = self._build(entry)
+        engine.load()
+        engine.load_seconds = time.perf_counter() - start
+        log.info("loaded %s in %.2f s", entry.id, engine.load_seconds)
+        return engine
+
+    def _build(self, entry: ModelEntry) -> Any:
         if entry.engine == "onnx":
             from .onnx_engine import OnnxEmbedder
 
@@ -66,7 +77,6 @@ class ModelPool:
             engine = LlamaCppEngine(
                 entry, prepare(entry), self.config.context_length, self.config.parallel, self.config.threads
             )
-        engine.load()
         return engine
 
     def start_loading(self, model_id: str) -> concurrent.futures.Future[Any]:
