@@ -263,3 +263,24 @@ def test_training_drops_any_text_that_shares_eight_words_with_the_evaluation_set
         ("a benign sentence about trams", 0),
     ]
     assert apart(samples, held) == samples[1:]
+
+
+def test_the_numpy_detector_scores_as_the_wheels_pure_python_one() -> None:
+    import json
+    from pathlib import Path
+
+    from svguardian._runtime import bundled_path
+    from svguardian.model.pure_infer import PureGuardian
+    from svguardian.window import predict_windowed
+
+    from herd.providers.shields.detector import Guardian
+
+    path = bundled_path()
+    pure, fast = PureGuardian.load(path), Guardian.load(path)
+    eval_set = Path(__file__).parent / "data" / "shields" / "eval.jsonl"
+    texts = [json.loads(line)["text"] for line in eval_set.read_text().splitlines()]
+    for text in [*texts, "", "!!", "zzqx"]:  # the last three have no known n-gram
+        assert fast._scores(text) == pytest.approx(pure._scores(text), rel=1e-12, abs=1e-12), text
+        assert predict_windowed(fast, text) == predict_windowed(pure, text), text
+    flagged = sum(predict_windowed(fast, t)["verdict"] == "malicious" for t in texts)
+    assert 0 < flagged < len(texts)

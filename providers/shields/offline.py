@@ -3,7 +3,8 @@ detector, and Herd's lexical attack model (``lexical.py``), in that order; the f
 flags decides.
 
 The detector is TF-IDF features into a logistic regression, shipped as a 2 MB gzipped
-JSON inside its wheel and run in pure Python (no model download, no native code). It is
+JSON inside its wheel (no model download, no native code); its scores are computed on
+numpy (``detector.py``). It is
 loaded from the wheel's own copy only: its default loader would fetch from GitHub.
 Long texts are scored window by window (its ``predict_windowed``), so one injected
 sentence in a long tool result or document is still found. Images are read by OCR and
@@ -38,7 +39,8 @@ _CATEGORY = {
 def load_detector() -> Any:
     try:
         from svguardian._runtime import bundled_path
-        from svguardian.model.pure_infer import PureGuardian
+
+        from .detector import Guardian
     except ImportError as exc:
         raise ConfigError(
             f"the offline shield's detector is not installed ({exc}); run "
@@ -47,7 +49,7 @@ def load_detector() -> Any:
     path = bundled_path()
     if path is None:
         raise ConfigError("securevector-guardian-model has no bundled weights; reinstall it from its wheel")
-    return PureGuardian.load(path)
+    return Guardian.load(path)
 
 
 def image_text(data: bytes) -> str:
