@@ -1,7 +1,9 @@
 """Inference benchmark: the Herd server against the llama.cpp binding called directly.
 
 In one run, with the same model, prompt, sampling and thread count:
-- generation tokens/s and time to first token, streaming, Herd vs direct (xllamacpp);
+- generation tokens/s and time to first token, streaming, Herd vs direct (xllamacpp), and
+  the floor: the thinnest Python HTTP server over the same engine (``floor_server.py``),
+  which shows what HTTP streaming itself costs on this machine;
 - a multi-turn conversation through Herd: each next turn's TTFT against a single short
   prompt's, with the prompt cache on (default) and off;
 - server cold start to healthy, model-load time (reported apart), peak RSS.
@@ -17,6 +19,8 @@ import functools
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +28,7 @@ from pathlib import Path
 import httpx
 
 # Run as a script, this folder is on sys.path; the launcher is a plain module beside it.
-from launch import Launched
+from launch import Launched, free_port
 
 from herd.distribution.catalog import get_model
 from herd.distribution.templates import embedded
@@ -74,6 +78,26 @@ def _rates(start: float, marks: list[float]) -> tuple[float, float]:
     return ttft, decode
 
 
+def stream_sse(http: httpx.Client, body: dict, tokens: int, **extra) -> tuple[float, float, str]:
+    """TTFT, decode tokens/s and text of one streamed chat completion, read as an SDK would."""
+    body = {**body, "max_tokens": tokens, "temperature": 0, "seed": 7, "stream": True, **extra}
+    marks: list[float] = []
+    text = []
+    start = time.perf_counter()
+    with http.stream("POST", "/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            for choice in json.loads(line[6:]).get("choices") or []:
+                piece = (choice.get("delta") or {}).get("content")
+                if piece:
+                    marks.append(time.perf_counter())
+                    text.append(piece)
+    ttft, decode = _rates(start, marks)
+    return ttft, decode, "".join(text)
+
+
 class HerdServer(Launched):
     def __init__(self, model_id: str, home: Path) -> None:
         super().__init__(embedded(chat_model=model_id, context_length=CTX), home)
@@ -84,29 +108,41 @@ class HerdServer(Launched):
         self.status = self.wait_loaded(model_id, timeout=120)
 
     def stream(self, messages: list[dict], tokens: int, **extra) -> tuple[float, float, str]:
-        body = {"model": self.model_ref, "messages": messages, "max_tokens": tokens, "temperature": 0, "seed": 7}
-        body.update(stream=True, **extra)
-        marks: list[float] = []
-        text = []
-        start = time.perf_counter()
-        with self.http.stream("POST", "/v1/chat/completions", json=body) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                for choice in json.loads(line[6:]).get("choices") or []:
-                    piece = (choice.get("delta") or {}).get("content")
-                    if piece:
-                        marks.append(time.perf_counter())
-                        text.append(piece)
-        ttft, decode = _rates(start, marks)
-        return ttft, decode, "".join(text)
+        return stream_sse(self.http, {"model": self.model_ref, "messages": messages}, tokens, **extra)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+
+class Floor:
+    """``floor_server.py`` on a free port: the same engine behind the thinnest HTTP server."""
+
+    def __init__(self, model_path: Path) -> None:
+        port = free_port()
+        script = Path(__file__).with_name("floor_server.py")
+        self.proc = subprocess.Popen([sys.executable, str(script), str(model_path), str(port), str(CTX)])
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                self.http.get("/health")
+                return
+            except httpx.HTTPError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit("the floor server did not start") from None
+                time.sleep(0.1)
+
+    def stream(self, prompt: str, tokens: int) -> tuple[float, float]:
+        return stream_sse(self.http, {"messages": [{"role": "user", "content": prompt}]}, tokens)[:2]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
 
 
 def conversation(server: HerdServer, turns: int, cache: bool) -> list[float]:
@@ -147,30 +183,36 @@ def main() -> None:
     server = HerdServer(args.model, home)
     server.model_ref = f"herd/{args.model}"
     direct = Direct(model_path)
+    floor = Floor(model_path)
     try:
-        # Alternate the two so that drift on a shared machine hits both alike.
-        direct_runs, herd_runs = [], []
-        for i in range(args.rounds + 1):  # round 0 warms both up and is dropped
+        # Alternate the three so that drift on a shared machine hits them alike.
+        direct_runs, floor_runs, herd_runs = [], [], []
+        for i in range(args.rounds + 1):  # round 0 warms them up and is dropped
             prompt = f"{PROMPT} ({i})"
             d = direct.stream(prompt, args.tokens)
+            f = floor.stream(prompt, args.tokens)
             h = server.stream([{"role": "user", "content": prompt}], args.tokens)[:2]
             if i:
                 direct_runs.append(d)
+                floor_runs.append(f)
                 herd_runs.append(h)
         # TTFT is a few hundred ms on the default model and this machine's jitter is tens
         # of ms, so it gets many short alternating rounds of its own.
-        direct_ttfts, herd_ttfts = [], []
+        direct_ttfts, floor_ttfts, herd_ttfts = [], [], []
         for i in range(args.ttft_rounds):
             prompt = f"{PROMPT} [{i}]"
             direct_ttfts.append(direct.stream(prompt, 2)[0])
+            floor_ttfts.append(floor.stream(prompt, 2)[0])
             herd_ttfts.append(server.stream([{"role": "user", "content": prompt}], 2)[0])
         del direct
+        floor.stop()
         fresh = [{"role": "user", "content": "Hi!"}]
         short = statistics.median(server.stream(fresh, 16, cache_prompt=False)[0] for _ in range(3))
         cached = conversation(server, args.turns, cache=True)
         uncached = conversation(server, args.turns, cache=False)
         rss = server.peak_rss_mb()
     finally:
+        floor.stop()
         server.stop()
 
     d_ttft = statistics.median(direct_ttfts)
@@ -179,12 +221,22 @@ def main() -> None:
     diffs = sorted(h - d for h, d in zip(herd_ttfts, direct_ttfts, strict=True))
     quartiles = statistics.quantiles(diffs, n=4)
     h_tps = statistics.median(r[1] for r in herd_runs)
+    f_tps = statistics.median(r[1] for r in floor_runs)
+    f_ttft = statistics.median(floor_ttfts)
+    floor_quartiles = statistics.quantiles(sorted(f - d for f, d in zip(floor_ttfts, direct_ttfts, strict=True)), n=4)
     loads = {m: v["load_seconds"] for m, v in server.status["models_loaded"].items()}
     print(f"medians of {args.rounds} alternating decode rounds and {args.ttft_rounds} alternating TTFT rounds")
-    print(f"{'':24}{'direct':>10}{'herd':>10}{'ratio/diff':>14}")
-    print(f"{'decode tokens/s':24}{d_tps:10.2f}{h_tps:10.2f}{h_tps / d_tps:13.3f}x")
-    print(f"{'time to first token ms':24}{d_ttft * 1e3:10.1f}{h_ttft * 1e3:10.1f}{(h_ttft - d_ttft) * 1e3:+12.1f}ms")
+    print(f"{'':24}{'direct':>10}{'floor':>10}{'herd':>10}{'floor/direct':>14}{'herd/direct':>13}{'herd/floor':>12}")
+    print(
+        f"{'decode tokens/s':24}{d_tps:10.2f}{f_tps:10.2f}{h_tps:10.2f}"
+        f"{f_tps / d_tps:13.3f}x{h_tps / d_tps:12.3f}x{h_tps / f_tps:11.3f}x"
+    )
+    print(
+        f"{'time to first token ms':24}{d_ttft * 1e3:10.1f}{f_ttft * 1e3:10.1f}{h_ttft * 1e3:10.1f}"
+        f"{(f_ttft - d_ttft) * 1e3:+12.1f}ms{(h_ttft - d_ttft) * 1e3:+11.1f}ms{(h_ttft - f_ttft) * 1e3:+10.1f}ms"
+    )
     print(f"TTFT difference per round pair, quartiles ms: {' '.join(f'{q * 1e3:+.1f}' for q in quartiles)}")
+    print(f"  floor - direct, quartiles ms: {' '.join(f'{q * 1e3:+.1f}' for q in floor_quartiles)}")
     print(f"short prompt TTFT (herd): {short * 1e3:.1f} ms")
     print("multi-turn TTFT ms, cache on:  " + " ".join(f"{t * 1e3:.0f}" for t in cached))
     print("multi-turn TTFT ms, cache off: " + " ".join(f"{t * 1e3:.0f}" for t in uncached))
