@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from herd.distribution.lifecycle import DRAIN_SECONDS
+from herd.distribution.lifecycle import DRAIN_SECONDS, HTTP_PRIORITY
 from herd.distribution.server import MAX_REQUEST_BYTES
 
 
@@ -33,6 +33,15 @@ def run(
     drain_seconds: Annotated[
         float, typer.Option(help="On SIGTERM, how long requests in flight may take to finish.", min=0)
     ] = DRAIN_SECONDS,
+    http_priority: Annotated[
+        int,
+        typer.Option(
+            help="Nice levels the threads that answer HTTP run above the models' compute threads, so a token "
+            "is handed on at once on busy cores (0 turns it off; needs CAP_SYS_NICE, as root has).",
+            min=0,
+            max=20,
+        ),
+    ] = HTTP_PRIORITY,
     agents: Annotated[
         list[Path] | None,
         typer.Option(
@@ -66,7 +75,7 @@ def run(
     if host not in LOOPBACK and not ring.enabled:
         typer.echo(EXPOSED.format(host=host), err=True)
     typer.echo(f"herd: serving {path} on http://{host}:{port}", err=True)
-    serve(path, host, port, max_request_bytes, keys, drain_seconds)
+    serve(path, host, port, max_request_bytes, keys, drain_seconds, http_priority)
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -12,7 +12,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from herd.distribution.priority import raise_this_thread
+
 DRAIN_SECONDS = 20.0
+HTTP_PRIORITY = 10
 
 
 class Drain:
@@ -48,13 +51,21 @@ def server_class() -> Any:
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
-        def __init__(self, config: Any, drain: Drain) -> None:
+        def __init__(self, config: Any, drain: Drain, http_priority: int = 0) -> None:
             super().__init__(config)
             self.drain = drain
+            self.http_priority = http_priority
             self.loop: asyncio.AbstractEventLoop | None = None
 
         async def serve(self, sockets: Any = None) -> None:
             self.loop = asyncio.get_running_loop()
+            if not raise_this_thread(self.http_priority):
+                from llama_stack.log import get_logger
+
+                get_logger(name=__name__, category="server").info(
+                    "serving at the process's priority: raising the HTTP threads above the engines' "
+                    "(--http-priority) needs CAP_SYS_NICE or an RLIMIT_NICE that allows it"
+                )
             await super().serve(sockets)
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:

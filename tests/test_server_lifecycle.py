@@ -1,14 +1,20 @@
 """A client that goes away mid-stream stops generation and frees its slot; SIGTERM drains the
-streams in flight (bounded), refuses new requests with 503, and exits 0 with the stores intact."""
+streams in flight (bounded), refuses new requests with 503, and exits 0 with the stores intact;
+the threads that answer HTTP run above the models' compute threads."""
 
+import contextlib
 import json
+import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
 from herd.distribution import templates
+from herd.distribution.lifecycle import HTTP_PRIORITY
+from herd.distribution.priority import BASE, at_base_priority, raise_this_thread
 from tests.conftest import CHAT_MODEL, TINY_MODEL, start_server
 
 SAID = {"type": "message", "role": "user", "content": "kept?"}
@@ -122,3 +128,49 @@ def test_the_drain_is_bounded(herd_server_factory) -> None:
     thread.join(30)
     assert not thread.is_alive()
     assert "drain time is up with 1 requests still running" in server.log_path.read_text()
+
+
+def _threads(pid: int) -> dict[int, tuple[int, int]]:
+    """Each thread of ``pid``: (nice, CPU ticks so far)."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+            threads[int(task.name)] = (int(fields[16]), int(fields[11]) + int(fields[12]))
+    return threads
+
+
+def test_the_http_side_runs_above_the_models_compute_threads(tiny_server) -> None:
+    base = os.getpriority(os.PRIO_PROCESS, 0)  # the server inherits this process's nice
+    pid = tiny_server.process.pid
+    before = _threads(pid)
+    body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "Tell a story."}], "max_tokens": 200}
+    httpx.post(f"{tiny_server.base_url}/v1/chat/completions", json=body, timeout=120).raise_for_status()
+    after = _threads(pid)
+    busiest = sorted(after, key=lambda t: after[t][1] - before.get(t, (0, 0))[1], reverse=True)[:2]
+    assert {after[t][0] for t in busiest} == {base}, after  # llama.cpp's threads, at the process's priority
+    assert pid not in busiest
+    expected = max(-20, base - HTTP_PRIORITY) if os.geteuid() == 0 else base  # raising needs CAP_SYS_NICE
+    assert after[pid][0] == expected  # the event loop's thread
+
+
+def test_raising_a_thread_and_putting_it_back() -> None:
+    seen: dict[str, int] = {}
+
+    def work() -> None:
+        raised = raise_this_thread(5)
+        seen["raised"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = threading.Thread(target=lambda: seen.setdefault("child", os.getpriority(os.PRIO_PROCESS, 0)))
+        child.start()
+        child.join()
+        at_base_priority()
+        seen["back"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["ok"] = raised
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert seen["ok"] == (os.geteuid() == 0)
+    assert seen["raised"] == seen["child"] == (max(-20, BASE - 5) if seen["ok"] else BASE)  # a new thread inherits
+    assert seen["back"] == BASE
+    assert os.getpriority(os.PRIO_PROCESS, 0) == BASE  # this thread untouched

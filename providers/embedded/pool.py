@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from herd.distribution.catalog import ModelEntry, get_model
+from herd.distribution.priority import at_base_priority
 from herd.distribution.weights import prepare
 from herd.errors import EngineFailure, ModelNotAvailable, ServerBusy
 
@@ -53,6 +54,7 @@ class ModelPool:
         """The loaded engine; its ``load_seconds`` counts all of it: the engine's import, the
         weights found (or joined), their metadata read, and the load itself."""
         start = time.perf_counter()
+        at_base_priority()  # the engine's threads start with this thread's priority, never the serving one's
         engine = self._build(entry)
         engine.load()
         engine.load_seconds = time.perf_counter() - start

@@ -18,6 +18,7 @@ import logging
 import threading
 from typing import Any
 
+from herd.distribution.priority import at_base_priority
 from herd.errors import EngineFailure, ServerBusy
 
 from .decode import Job, advance, choose, token_logprobs
@@ -147,6 +148,7 @@ class Batcher:
             self.wake.notify()
 
     def _run(self) -> None:
+        at_base_priority()  # this thread computes; it may have been started by the raised serving thread
         while True:
             with self.wake:
                 while not self.closed and not self.waiting and not self.cohorts:

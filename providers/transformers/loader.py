@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from herd.distribution.priority import at_base_priority
 from herd.errors import ConfigError, ModelNotAvailable
 
 from .config import LocalModel
@@ -82,6 +83,8 @@ def _quantization(spec: LocalModel, device: Any) -> Any:
 
 def load(spec: LocalModel) -> Loaded:
     import transformers
+
+    at_base_priority()  # torch's threads start with the loading thread's priority, never the serving one's
 
     path = Path(spec.path).expanduser()
     if not (path / "config.json").exists():
