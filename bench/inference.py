@@ -23,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,6 +38,7 @@ from herd.distribution.weights import prepare
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 CTX = 8192
+PAUSE = 0.2  # seconds before each TTFT request
 
 
 class Direct:
@@ -70,6 +73,11 @@ def _mark(chunk: dict, marks: list[float]) -> bool:
         if (choice.get("delta") or {}).get("content"):
             marks.append(time.perf_counter())
     return False
+
+
+def _after_pause(stream: Callable[..., Any], *args: Any) -> Any:
+    time.sleep(PAUSE)
+    return stream(*args)
 
 
 def _rates(start: float, marks: list[float]) -> tuple[float, float]:
@@ -170,7 +178,7 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=4, help="decode rounds (each --tokens long)")
-    parser.add_argument("--ttft-rounds", type=int, default=24, help="short rounds that measure TTFT only")
+    parser.add_argument("--ttft-rounds", type=int, default=40, help="short rounds that measure TTFT only")
     parser.add_argument("--turns", type=int, default=6)
     args = parser.parse_args()
 
@@ -198,12 +206,14 @@ def main() -> None:
                 herd_runs.append(h)
         # TTFT is a few hundred ms on the default model and this machine's jitter is tens
         # of ms, so it gets many short alternating rounds of its own.
+        # Each request starts after a pause, as a user's would: llama.cpp's threads poll for a
+        # while after a request, and the three engines' would otherwise take cores from the next.
         direct_ttfts, floor_ttfts, herd_ttfts = [], [], []
         for i in range(args.ttft_rounds):
             prompt = f"{PROMPT} [{i}]"
-            direct_ttfts.append(direct.stream(prompt, 2)[0])
-            floor_ttfts.append(floor.stream(prompt, 2)[0])
-            herd_ttfts.append(server.stream([{"role": "user", "content": prompt}], 2)[0])
+            direct_ttfts.append(_after_pause(direct.stream, prompt, 2)[0])
+            floor_ttfts.append(_after_pause(floor.stream, prompt, 2)[0])
+            herd_ttfts.append(_after_pause(server.stream, [{"role": "user", "content": prompt}], 2)[0])
         del direct
         floor.stop()
         fresh = [{"role": "user", "content": "Hi!"}]
