@@ -18,6 +18,7 @@ import argparse
 import functools
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from herd.distribution.weights import prepare
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 CTX = 8192
 PAUSE = 0.2  # seconds before each TTFT request
+Stream = Callable[[str, int], tuple[Any, ...]]  # (prompt, tokens) -> (TTFT, decode tokens/s, ...)
 
 
 class Direct:
@@ -75,9 +77,13 @@ def _mark(chunk: dict, marks: list[float]) -> bool:
     return False
 
 
-def _after_pause(stream: Callable[..., Any], *args: Any) -> Any:
-    time.sleep(PAUSE)
-    return stream(*args)
+def _in_turn(order: random.Random, prompt: str, tokens: int, streams: list[Stream], pause: float = 0.0) -> list[Any]:
+    """(TTFT, decode) of ``prompt`` through each of ``streams``, run in a shuffled order, each after ``pause``."""
+    got: list[Any] = [None] * len(streams)
+    for k in order.sample(range(len(streams)), len(streams)):
+        time.sleep(pause)
+        got[k] = streams[k](prompt, tokens)[:2]
+    return got
 
 
 def _rates(start: float, marks: list[float]) -> tuple[float, float]:
@@ -195,25 +201,29 @@ def main() -> None:
     try:
         # Alternate the three so that drift on a shared machine hits them alike.
         direct_runs, floor_runs, herd_runs = [], [], []
+        streams: list[Stream] = [
+            direct.stream,
+            floor.stream,
+            lambda p, t: server.stream([{"role": "user", "content": p}], t),
+        ]
+        order = random.Random(7)  # each round runs the three in its own order: no one always follows another
         for i in range(args.rounds + 1):  # round 0 warms them up and is dropped
             prompt = f"{PROMPT} ({i})"
-            d = direct.stream(prompt, args.tokens)
-            f = floor.stream(prompt, args.tokens)
-            h = server.stream([{"role": "user", "content": prompt}], args.tokens)[:2]
+            got = _in_turn(order, prompt, args.tokens, streams)
             if i:
-                direct_runs.append(d)
-                floor_runs.append(f)
-                herd_runs.append(h)
+                direct_runs.append(got[0])
+                floor_runs.append(got[1])
+                herd_runs.append(got[2])
         # TTFT is a few hundred ms on the default model and this machine's jitter is tens
         # of ms, so it gets many short alternating rounds of its own.
         # Each request starts after a pause, as a user's would: llama.cpp's threads poll for a
-        # while after a request, and the three engines' would otherwise take cores from the next.
+        # while after a request, and one engine's would otherwise take cores from the next.
         direct_ttfts, floor_ttfts, herd_ttfts = [], [], []
         for i in range(args.ttft_rounds):
-            prompt = f"{PROMPT} [{i}]"
-            direct_ttfts.append(_after_pause(direct.stream, prompt, 2)[0])
-            floor_ttfts.append(_after_pause(floor.stream, prompt, 2)[0])
-            herd_ttfts.append(_after_pause(server.stream, [{"role": "user", "content": prompt}], 2)[0])
+            got = _in_turn(order, f"{PROMPT} [{i}]", 2, streams, pause=PAUSE)
+            direct_ttfts.append(got[0][0])
+            floor_ttfts.append(got[1][0])
+            herd_ttfts.append(got[2][0])
         del direct
         floor.stop()
         fresh = [{"role": "user", "content": "Hi!"}]
