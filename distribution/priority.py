@@ -2,9 +2,9 @@
 
 On a machine whose cores llama.cpp keeps busy, an event loop woken to hand a token on
 otherwise waits for a time slice behind llama.cpp's threads: measured with
-``bench/ttft_breakdown.py`` on 2 cores, the first token took 1.25 ms (median) from the
-engine to uvicorn at the same priority and 0.83 ms ten levels above, and Herd's time
-outside the engine per request went from 6.58 to 4.89 ms.
+``bench/ttft_breakdown.py`` on 2 cores over four runs, the first token took 1.25-1.90 ms
+(median) from the engine to uvicorn at the same priority and 0.83-0.95 ms ten levels
+above, and Herd's time outside the engine per request went from 6.58-7.06 to 4.89-5.65 ms.
 
 Linux keeps a nice value per thread and a new thread starts with its creator's: the
 serving thread is raised once the engines are loaded, and whatever loads an engine later
