@@ -169,8 +169,11 @@ def main() -> None:
                     if not got and '"content":"' in line:
                         got = True
                         _stamp(fd, "received")
+            # The engines' threads settle between requests, as a user's would; without the first
+            # pause the direct call would share the cores with the end of the server's request.
+            time.sleep(0.2)
             os.write(fd, f"direct\t{direct.stream(f'{PROMPT} [{i}]', 2)[0]:.7f}\n".encode())
-            time.sleep(0.2)  # the engine's threads settle between requests, as a user's would
+            time.sleep(0.2)
     finally:
         server.stop()
 
