@@ -17,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from herd.distribution.asgi import read_body
+
 
 def app_for(engine: Any) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -24,12 +26,9 @@ def app_for(engine: Any) -> Any:
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             return await send({"type": "lifespan.shutdown.complete"})
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return None  # the client left
         if scope["path"] != "/v1/chat/completions":
             await send({"type": "http.response.start", "status": 200, "headers": []})
             return await send({"type": "http.response.body", "body": b"ok"})

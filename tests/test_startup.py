@@ -1,4 +1,4 @@
-"""What start-up skips: a second build of each API's router."""
+"""What the server skips: a second build of each API's router at start-up, formatting log calls below their level."""
 
 from llama_stack.core.server import fastapi_router_registry as registry
 from llama_stack.core.server import server as stack_server
